@@ -1,0 +1,124 @@
+/**
+ * The in-process HotStore: what `npm start` uses when no REDIS_URL is set, and the reference the
+ * Redis implementation is checked against (test/contract/hotStore.contract.ts). One process only.
+ */
+import type { DeviceId, UserId, UserState } from '../presence/index.js';
+import type { FeedEvent, HotStore, HotWrite, Outbox, OutboxEntry, PresenceFeed } from './port.js';
+
+export class EmbeddedFeed implements PresenceFeed {
+  #listening = new Set<UserId>();
+  #handler: ((userId: UserId, event: FeedEvent) => void) | null = null;
+  #received = 0;
+
+  get received(): number {
+    return this.#received;
+  }
+
+  async listen(userIds: readonly UserId[]): Promise<void> {
+    for (const id of userIds) this.#listening.add(id);
+  }
+
+  async unlisten(userIds: readonly UserId[]): Promise<void> {
+    for (const id of userIds) this.#listening.delete(id);
+  }
+
+  onEvent(handler: (userId: UserId, event: FeedEvent) => void): void {
+    this.#handler = handler;
+  }
+
+  /** Delivers on a later tick, like a message from Redis would arrive. */
+  publish(userId: UserId, event: FeedEvent): void {
+    if (!this.#listening.has(userId)) return;
+    queueMicrotask(() => {
+      if (!this.#listening.has(userId)) return;
+      this.#received++;
+      this.#handler?.(userId, event);
+    });
+  }
+}
+
+class EmbeddedOutbox implements Outbox {
+  #entries = new Map<string, OutboxEntry>();
+  #seq = 0;
+
+  append(entry: Omit<OutboxEntry, 'id'>): void {
+    const id = String(++this.#seq);
+    this.#entries.set(id, { id, ...entry });
+  }
+
+  async read(_consumer: string, count: number): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = [];
+    for (const entry of this.#entries.values()) {
+      if (out.length >= count) break;
+      out.push(entry);
+    }
+    return out;
+  }
+
+  async ack(ids: readonly string[]): Promise<void> {
+    for (const id of ids) this.#entries.delete(id);
+  }
+
+  async backlog(): Promise<number> {
+    return this.#entries.size;
+  }
+}
+
+export class EmbeddedHotStore implements HotStore {
+  readonly feed = new EmbeddedFeed();
+  readonly outbox = new EmbeddedOutbox();
+  #states = new Map<UserId, UserState>();
+  #due = new Map<UserId, number>();
+  #leases = new Map<UserId, number>();
+  #owners = new Map<DeviceId, UserId>();
+
+  async load(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
+    const out = new Map<UserId, UserState>();
+    for (const id of userIds) {
+      const state = this.#states.get(id);
+      if (state) out.set(id, state);
+    }
+    return out;
+  }
+
+  async commit(write: HotWrite): Promise<boolean> {
+    const { next, expectedRev, transition, due } = write;
+    const current = this.#states.get(next.userId);
+    if ((current?.rev ?? 0) !== expectedRev) return false;
+    this.#states.set(next.userId, next);
+    this.#leases.delete(next.userId);
+    if (due === null) this.#due.delete(next.userId);
+    else this.#due.set(next.userId, due);
+    if (transition) {
+      this.outbox.append({ transition });
+      this.feed.publish(next.userId, { type: 'transition', transition });
+    }
+    return true;
+  }
+
+  async claimDue(now: number, limit: number, leaseMs: number): Promise<UserId[]> {
+    const claimed: UserId[] = [];
+    for (const [userId, due] of this.#due) {
+      if (claimed.length >= limit) break;
+      if (due > now || (this.#leases.get(userId) ?? 0) > now) continue;
+      this.#leases.set(userId, now + leaseMs);
+      claimed.push(userId);
+    }
+    return claimed;
+  }
+
+  async claimDevice(userId: UserId, deviceId: DeviceId): Promise<UserId> {
+    const owner = this.#owners.get(deviceId);
+    if (owner !== undefined) return owner;
+    this.#owners.set(deviceId, userId);
+    return userId;
+  }
+
+  async publishVisibility(userId: UserId): Promise<void> {
+    this.feed.publish(userId, { type: 'visibility', userId });
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

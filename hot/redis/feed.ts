@@ -1,0 +1,74 @@
+/**
+ * The Redis side of a process's PresenceFeed: one subscriber connection, one channel per watched user
+ * (subscribed on the first local watcher, unsubscribed after the last). When the connection drops or
+ * comes back, every listened user is reported stale, so open subscriptions re-read (and read UNKNOWN
+ * while Redis is down) instead of trusting what they last saw.
+ */
+import type { Redis } from 'ioredis';
+import type { UserId } from '../../presence/index.js';
+import type { FeedEvent, PresenceFeed } from '../port.js';
+import { userChannel, userOfChannel, type KeySpace } from './keys.js';
+
+export class RedisFeed implements PresenceFeed {
+  readonly #sub: Redis;
+  readonly #space: KeySpace;
+  readonly #listening = new Set<UserId>();
+  #handler: ((userId: UserId, event: FeedEvent) => void) | null = null;
+  #received = 0;
+  #wasConnected = false;
+
+  constructor(subscriber: Redis, space: KeySpace) {
+    this.#sub = subscriber;
+    this.#space = space;
+    // The store connects before making the feed: an already open connection counts as connected.
+    this.#wasConnected = subscriber.status === 'ready';
+    subscriber.on('message', (channel: string, message: string) => {
+      const userId = userOfChannel(space, channel);
+      if (userId === null || !this.#listening.has(userId)) return;
+      let event: FeedEvent;
+      try {
+        event = JSON.parse(message) as FeedEvent;
+      } catch {
+        return;
+      }
+      this.#received++;
+      this.#handler?.(userId, event);
+    });
+    subscriber.on('ready', () => {
+      // The connection is new (first connect or a reconnect): subscribe to everything listened to
+      // meanwhile, then tell watchers that what they hold may be stale.
+      if (this.#listening.size > 0) {
+        subscriber.subscribe(...[...this.#listening].map((id) => userChannel(space, id))).catch(() => undefined);
+      }
+      if (this.#wasConnected) this.#staleAll();
+      this.#wasConnected = true;
+    });
+    subscriber.on('close', () => {
+      if (this.#wasConnected) this.#staleAll();
+    });
+  }
+
+  get received(): number {
+    return this.#received;
+  }
+
+  async listen(userIds: readonly UserId[]): Promise<void> {
+    const fresh = userIds.filter((id) => !this.#listening.has(id));
+    for (const id of fresh) this.#listening.add(id);
+    // While disconnected, the 'ready' handler subscribes everything on reconnect.
+    if (fresh.length > 0 && this.#sub.status === 'ready') await this.#sub.subscribe(...fresh.map((id) => userChannel(this.#space, id)));
+  }
+
+  async unlisten(userIds: readonly UserId[]): Promise<void> {
+    const gone = userIds.filter((id) => this.#listening.delete(id));
+    if (gone.length > 0 && this.#sub.status === 'ready') await this.#sub.unsubscribe(...gone.map((id) => userChannel(this.#space, id)));
+  }
+
+  onEvent(handler: (userId: UserId, event: FeedEvent) => void): void {
+    this.#handler = handler;
+  }
+
+  #staleAll(): void {
+    for (const userId of this.#listening) this.#handler?.(userId, { type: 'visibility', userId });
+  }
+}

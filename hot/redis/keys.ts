@@ -1,0 +1,56 @@
+/**
+ * Redis key layout. Users are spread over a fixed number of partitions; every key of one user, and the
+ * partition's expiry index and outbox stream, carry the partition's hash tag `{p<n>}`, so one Lua script
+ * can touch them atomically and a Redis Cluster keeps them in one slot (no redesign for Cluster).
+ * Publisher and subscriber derive channels with the same function.
+ */
+import calculateSlot from 'cluster-key-slot';
+
+export interface KeySpace {
+  /** Prepended to every key and channel (tests use their own). */
+  readonly prefix: string;
+  /** Fixed number of partitions; changing it re-partitions every user (never change it live). */
+  readonly partitions: number;
+}
+
+/** The partition of a user or device id: stable, uniform (CRC16 like Redis Cluster), in [0, partitions). */
+export function partitionOf(id: string, space: KeySpace): number {
+  return calculateSlot(id) % space.partitions;
+}
+
+const tag = (space: KeySpace, partition: number) => `${space.prefix}{p${partition}}`;
+
+/** Hash: `rev` (compare-and-set token) and `state` (the core's UserState as JSON). */
+export function stateKey(space: KeySpace, userId: string): string {
+  return `${tag(space, partitionOf(userId, space))}:u:${userId}`;
+}
+
+/** Sorted set: userId scored by when the sweeper must next tick them. */
+export function dueKey(space: KeySpace, partition: number): string {
+  return `${tag(space, partition)}:due`;
+}
+
+/** Stream of transitions waiting to be drained into PostgreSQL. */
+export function outboxKey(space: KeySpace, partition: number): string {
+  return `${tag(space, partition)}:outbox`;
+}
+
+/** String: the user a device id is bound to. */
+export function deviceKey(space: KeySpace, deviceId: string): string {
+  return `${tag(space, partitionOf(deviceId, space))}:d:${deviceId}`;
+}
+
+/** Pub/sub channel of one user's changes. */
+export function userChannel(space: KeySpace, userId: string): string {
+  return `${space.prefix}ch:${userId}`;
+}
+
+/** The user id of a channel from `userChannel`, or null when it is not one. */
+export function userOfChannel(space: KeySpace, channel: string): string | null {
+  const head = `${space.prefix}ch:`;
+  return channel.startsWith(head) ? channel.slice(head.length) : null;
+}
+
+export function allPartitions(space: KeySpace): number[] {
+  return Array.from({ length: space.partitions }, (_, i) => i);
+}

@@ -1,0 +1,51 @@
+/**
+ * The GraphQL context, typed once. Per-request things (loaders) are made from it per request — never
+ * module singletons — and a subscription makes fresh ones per tick (pothos#1421).
+ */
+import type { Logger } from 'pino';
+import type { ContactGraph } from '../graph/port.js';
+import type { HotStore } from '../hot/port.js';
+import type { LastSeenStore } from '../prisma/port.js';
+import type { UserId } from '../presence/index.js';
+import type { Config } from '../server/config.js';
+import type { Identity } from '../server/auth.js';
+import type { Metrics } from '../server/metrics.js';
+import type { PresenceService } from '../service/presence.js';
+import type { InterestIndex } from '../subscriptions/interest.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+/** What one server process holds: stores, services, config. Shared by every request. */
+export interface App {
+  readonly config: Config;
+  readonly service: PresenceService;
+  readonly hot: HotStore;
+  readonly graph: ContactGraph;
+  readonly lastSeen: LastSeenStore;
+  readonly interest: InterestIndex;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  /** Registers a signed-in user in the graph once per process (cached). */
+  registerUser(userId: UserId): Promise<void>;
+  /** Consumes mutation budget; throws RATE_LIMITED when exhausted. */
+  rateLimit(userId: UserId, points: number): Promise<void>;
+}
+
+export interface RequestContext {
+  readonly app: App;
+  /** The signed-in user, or null for an unauthenticated request (only introspection is allowed then). */
+  readonly viewer: Identity | null;
+  /** Per-request loaders for the signed-in viewer. */
+  readonly loaders: Loaders;
+}
+
+export function createContext(app: App, viewer: Identity | null): RequestContext {
+  let loaders: Loaders | undefined;
+  return {
+    app,
+    viewer,
+    get loaders() {
+      loaders ??= createLoaders(app, viewer?.userId ?? '');
+      return loaders;
+    },
+  };
+}

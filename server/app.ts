@@ -1,0 +1,163 @@
+/**
+ * One presence-graph server process: HTTP (GraphQL, SSE, GraphiQL, /health, /ready, /metrics),
+ * graphql-ws on the same path, the expiry sweeper and the outbox drain. Used by `server/main.ts` and by
+ * tests, which start as many as they need on free ports.
+ */
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LRUCache } from 'lru-cache';
+import { pino, type Logger } from 'pino';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { StoreUnavailableError, type UserId } from '../presence/index.js';
+import { OutboxDrain } from '../prisma/drain.js';
+import type { App } from '../resolvers/context.js';
+import { PresenceService } from '../service/presence.js';
+import { startSweeper, type Sweeper } from '../service/sweeper.js';
+import { InterestIndex } from '../subscriptions/interest.js';
+import { createVerifier, signToken } from './auth.js';
+import type { Config } from './config.js';
+import { fail, ErrorCode } from './errors.js';
+import { createMetrics } from './metrics.js';
+import type { Stores } from './stores.js';
+import { attachGateway, type Gateway } from './ws.js';
+import { createPresenceYoga, type PresenceYoga } from './yoga.js';
+
+export interface PresenceServer {
+  readonly app: App;
+  readonly stores: Stores;
+  readonly yoga: PresenceYoga;
+  readonly gateway: Gateway;
+  readonly sweeper: Sweeper;
+  readonly drain: OutboxDrain;
+  /** Listens (port 0 = a free one); resolves with the base URL. */
+  listen(port: number, host?: string): Promise<string>;
+  /** Stops accepting, closes sockets (1001), stops the sweeper and drain, closes the stores. */
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  readonly config: Config;
+  readonly stores: Stores;
+  readonly clock?: () => number;
+  readonly log?: Logger;
+  /** Serve a dev token for this user in GraphiQL's headers (dev secret only). */
+  readonly graphiqlUser?: UserId;
+}
+
+export async function createServer(options: ServerOptions): Promise<PresenceServer> {
+  const { config, stores } = options;
+  const log = options.log ?? pino({ level: config.logLevel });
+  const clock = options.clock ?? Date.now;
+  const metrics = createMetrics({ defaults: true });
+  const service = new PresenceService({ hot: stores.hot, lastSeen: stores.lastSeen, timing: config.timing, clock });
+  const limiter = new RateLimiterMemory({ points: config.limits.mutationsPerMinute, duration: 60 });
+  const registered = new LRUCache<UserId, true>({ max: 100_000 });
+
+  const app: App = {
+    config,
+    service,
+    hot: stores.hot,
+    graph: stores.graph,
+    lastSeen: stores.lastSeen,
+    interest: new InterestIndex(stores.hot.feed),
+    metrics,
+    log,
+    async registerUser(userId) {
+      if (registered.has(userId)) return;
+      try {
+        await stores.graph.ensureUser(userId);
+        registered.set(userId, true);
+      } catch (error) {
+        // Unregistered users read as UNKNOWN until the graph is back; signing in still works.
+        if (!(error instanceof StoreUnavailableError)) throw error;
+      }
+    },
+    async rateLimit(userId, points) {
+      try {
+        await limiter.consume(userId, points);
+      } catch (error) {
+        if (!(error instanceof RateLimiterRes)) throw error;
+        throw fail(ErrorCode.RATE_LIMITED, `too many changes; retry in ${Math.ceil(error.msBeforeNext / 1000)} s`, { retryAfterMs: error.msBeforeNext });
+      }
+    },
+  };
+
+  const verify = createVerifier(config);
+  const graphiqlHeaders =
+    config.graphiql && config.auth.kind === 'secret' && config.auth.dev && options.graphiqlUser
+      ? JSON.stringify({ Authorization: `Bearer ${await signToken(config.auth.secret, options.graphiqlUser, { ttlSeconds: 7 * 24 * 3600 })}` })
+      : undefined;
+  const yoga = createPresenceYoga(app, verify, graphiqlHeaders);
+
+  const httpServer = createHttpServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/health') return json(res, 200, { status: 'ok' });
+    if (path === '/ready') {
+      const checks = await readiness(stores);
+      return json(res, Object.values(checks).every((s) => s === 'up') ? 200 : 503, { stores: checks, kinds: stores.kinds });
+    }
+    if (path === '/metrics') {
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      return res.end(await metrics.registry.metrics());
+    }
+    if (path === '/') {
+      res.writeHead(302, { location: yoga.graphqlEndpoint });
+      return res.end();
+    }
+    return yoga(req, res);
+  };
+
+  const gateway = attachGateway(httpServer, yoga, app, verify);
+  const sweeper = startSweeper(service, config.sweepMs, log);
+  const drain = new OutboxDrain({
+    outbox: stores.hot.outbox,
+    store: stores.lastSeen,
+    consumer: `server-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    retentionMs: config.trailRetentionMs,
+    log,
+  });
+  drain.start();
+
+  return {
+    app,
+    stores,
+    yoga,
+    gateway,
+    sweeper,
+    drain,
+    listen(port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          const { port: bound } = httpServer.address() as AddressInfo;
+          resolve(`http://${host === '0.0.0.0' ? 'localhost' : host}:${bound}`);
+        });
+      });
+    },
+    async close() {
+      await gateway.close();
+      await new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      await sweeper.stop();
+      await drain.stop();
+      await Promise.allSettled([stores.hot.close(), stores.graph.close(), stores.lastSeen.close()]);
+    },
+  };
+}
+
+async function readiness(stores: Stores): Promise<Record<'hot' | 'graph' | 'lastSeen', 'up' | 'down'>> {
+  const check = (p: Promise<void>) =>
+    Promise.race([p.then(() => 'up' as const), new Promise<'down'>((r) => setTimeout(() => r('down'), 2_000).unref())]).catch(() => 'down' as const);
+  const [hot, graph, lastSeen] = await Promise.all([check(stores.hot.ping()), check(stores.graph.ping()), check(stores.lastSeen.ping())]);
+  return { hot, graph, lastSeen };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}

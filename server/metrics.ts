@@ -1,0 +1,28 @@
+/** Prometheus metrics (prom-client), one registry per server so several servers can share a process. */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly transitions: Counter<'cause'>;
+  readonly heartbeats: Counter<'effect'>;
+  readonly sockets: Gauge;
+  readonly subscriptions: Gauge;
+  readonly batches: Counter;
+  readonly presencesSent: Counter;
+  readonly storeFailures: Counter<'store'>;
+}
+
+export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaults) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    transitions: new Counter({ name: 'presence_transitions_total', help: 'Transitions made by this process', labelNames: ['cause'], registers: [registry] }),
+    heartbeats: new Counter({ name: 'presence_heartbeats_total', help: 'Heartbeats handled, by store effect', labelNames: ['effect'], registers: [registry] }),
+    sockets: new Gauge({ name: 'presence_ws_sockets', help: 'Open graphql-ws sockets', registers: [registry] }),
+    subscriptions: new Gauge({ name: 'presence_viewport_subscriptions', help: 'Open viewport subscriptions', registers: [registry] }),
+    batches: new Counter({ name: 'presence_batches_sent_total', help: 'PresenceBatch events sent (snapshots included)', registers: [registry] }),
+    presencesSent: new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches', registers: [registry] }),
+    storeFailures: new Counter({ name: 'presence_store_failures_total', help: 'Reads answered UNKNOWN because a store was down', labelNames: ['store'], registers: [registry] }),
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * The graphql-ws gateway (graphql-transport-ws on /graphql). A connection whose `connectionParams`
+ * carry a `deviceId` is a device session: online on ack, refreshed every heartbeat interval while the
+ * socket lives, offline after the grace window once it closes (a reconnect within it makes no flap).
+ *
+ * Close codes: 4401 no or invalid token; 4403 expired token (at connect or while connected) or a device
+ * bound to another user; 4400 malformed connection params; 1001 on shutdown. Everything else is
+ * graphql-ws's own (4406, 4408, 4409, 4429, 4500).
+ */
+import type { Server as HttpServer } from 'node:http';
+import type { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { PLATFORMS, StoreUnavailableError, type Platform } from '../presence/index.js';
+import type { App } from '../resolvers/context.js';
+import { DeviceOwnedError } from '../service/presence.js';
+import { AuthError, type Identity, type Verifier } from './auth.js';
+import { CloseCode, fail, ErrorCode } from './errors.js';
+import { isDeviceId } from './ids.js';
+import type { PresenceYoga } from './yoga.js';
+
+interface Session {
+  readonly identity: Identity;
+  readonly device: { readonly deviceId: string; readonly platform: Platform } | null;
+  readonly timers: NodeJS.Timeout[];
+}
+
+export interface Gateway {
+  /** Open sockets that completed connection init. */
+  readonly sessions: number;
+  /** Closes every socket with 1001 and stops accepting new ones. */
+  close(): Promise<void>;
+}
+
+/** setTimeout's ceiling (~24.8 days); longer token lifetimes are re-armed. */
+const MAX_TIMER = 2 ** 31 - 1;
+
+export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: App, verify: Verifier): Gateway {
+  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  const sessions = new Map<WebSocket, Session>();
+  const { service, metrics, log, config } = app;
+
+  const refresh = (session: Session) => {
+    const { device, identity } = session;
+    if (!device) return;
+    service
+      .heartbeat(identity.userId, device.deviceId, device.platform)
+      .then((applied) => {
+        metrics.heartbeats.inc({ effect: applied.effect });
+        if (applied.transition) metrics.transitions.inc({ cause: applied.transition.cause });
+      })
+      .catch((error: unknown) => log.warn({ err: error, userId: identity.userId, deviceId: device.deviceId }, 'device refresh failed; retrying next interval'));
+  };
+
+  const disposable = useServer<Record<string, unknown>>(
+    {
+      connectionInitWaitTimeout: 5_000,
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const params = ctx.connectionParams ?? {};
+        let identity: Identity;
+        try {
+          identity = await verify(params.authorization);
+        } catch (error) {
+          if (!(error instanceof AuthError)) throw error;
+          const expired = error.reason === 'expired';
+          socket.close(expired ? CloseCode.Forbidden : CloseCode.Unauthorized, expired ? 'Forbidden: token expired' : 'Unauthorized');
+          return false;
+        }
+        const device = parseDevice(params);
+        if (typeof device === 'string') {
+          socket.close(CloseCode.BadRequest, device);
+          return false;
+        }
+        await app.registerUser(identity.userId);
+        const session: Session = { identity, device, timers: [] };
+        if (device) {
+          try {
+            const applied = await service.heartbeat(identity.userId, device.deviceId, device.platform, 'ACTIVE');
+            if (applied.transition) metrics.transitions.inc({ cause: applied.transition.cause });
+          } catch (error) {
+            if (error instanceof DeviceOwnedError) {
+              socket.close(CloseCode.Forbidden, 'Forbidden: device belongs to another user');
+              return false;
+            }
+            if (!(error instanceof StoreUnavailableError)) throw error;
+            // Ack anyway: the refresh timer brings the device online as soon as the hot store is back.
+            log.warn({ userId: identity.userId }, 'device session opened while the hot store is down');
+          }
+          // Spread refreshes over the interval so sockets opened together don't heartbeat together.
+          const { heartbeatMs } = service.timing;
+          const start = setTimeout(() => {
+            refresh(session);
+            const every = setInterval(() => refresh(session), heartbeatMs);
+            every.unref();
+            session.timers.push(every);
+          }, Math.floor(Math.random() * heartbeatMs));
+          start.unref();
+          session.timers.push(start);
+        }
+        armExpiry(socket, session);
+        sessions.set(socket, session);
+        metrics.sockets.inc();
+        return { userId: identity.userId, heartbeatMs: service.timing.heartbeatMs, ttlMs: service.timing.ttlMs };
+      },
+      onSubscribe: async (ctx, _id, payload): Promise<readonly GraphQLError[] | void | Awaited<ReturnType<typeof buildArgs>>> => {
+        const session = sessions.get(ctx.extra.socket);
+        if (!session) return [fail(ErrorCode.UNAUTHENTICATED, 'connection not initialised')];
+        // graphql-ws registers the id before calling us and drops it the moment the client
+        // completes it, so its own map is the exact count of live operations (this one included).
+        const live = Object.keys(ctx.subscriptions).length;
+        if (live > config.limits.operationsPerSocket) {
+          return [fail(ErrorCode.RATE_LIMITED, `at most ${config.limits.operationsPerSocket} operations per socket; complete one first`, { limit: config.limits.operationsPerSocket })];
+        }
+        return buildArgs(ctx.extra.request, session.identity, payload);
+      },
+      execute: (args) => (args.rootValue as Enveloped).execute(args),
+      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
+      onClose: async (ctx) => {
+        const session = sessions.get(ctx.extra.socket);
+        if (!session) return;
+        sessions.delete(ctx.extra.socket);
+        metrics.sockets.dec();
+        for (const t of session.timers) clearTimeout(t);
+        const { device, identity } = session;
+        if (!device) return;
+        try {
+          const applied = await service.disconnect(identity.userId, device.deviceId);
+          if (applied.transition) metrics.transitions.inc({ cause: applied.transition.cause });
+        } catch (error) {
+          // The device expires by its TTL anyway; nothing is lost.
+          log.warn({ err: error, userId: identity.userId }, 'disconnect not recorded; the device will expire by TTL');
+        }
+      },
+    },
+    wss,
+  );
+
+  type Enveloped = ReturnType<PresenceYoga['getEnveloped']>;
+
+  async function buildArgs(request: unknown, identity: Identity, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }) {
+    const enveloped = yoga.getEnveloped({ identity, request, params: payload } as never);
+    let document;
+    try {
+      document = enveloped.parse(payload.query);
+    } catch (error) {
+      return [error as GraphQLError];
+    }
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) return errors;
+    return {
+      schema: enveloped.schema,
+      operationName: payload.operationName,
+      document,
+      variableValues: payload.variables,
+      contextValue: await enveloped.contextFactory(),
+      rootValue: enveloped,
+    };
+  }
+
+  function armExpiry(socket: WebSocket, session: Session) {
+    const { expiresAt } = session.identity;
+    if (expiresAt === null) return;
+    const arm = () => {
+      const left = expiresAt - Date.now();
+      const timer = setTimeout(left > MAX_TIMER ? arm : () => socket.close(CloseCode.Forbidden, 'Forbidden: token expired'), Math.min(Math.max(left, 0), MAX_TIMER));
+      timer.unref();
+      session.timers.push(timer);
+    };
+    arm();
+  }
+
+  return {
+    get sessions() {
+      return sessions.size;
+    },
+    async close() {
+      for (const socket of wss.clients) socket.close(CloseCode.GoingAway, 'Server shutting down');
+      await disposable.dispose();
+    },
+  };
+}
+
+/** A device from connection params, null when none is declared, or an error reason for 4400. */
+function parseDevice(params: Record<string, unknown>): { deviceId: string; platform: Platform } | null | string {
+  if (params.deviceId === undefined || params.deviceId === null) return null;
+  if (!isDeviceId(params.deviceId)) return 'Bad request: connectionParams.deviceId must be 1–128 characters of letters, digits and _ . : @ -';
+  const platform = params.platform ?? 'WEB';
+  if (typeof platform !== 'string' || !(PLATFORMS as readonly string[]).includes(platform)) {
+    return `Bad request: connectionParams.platform must be one of ${PLATFORMS.join(', ')}`;
+  }
+  return { deviceId: params.deviceId, platform: platform as Platform };
+}

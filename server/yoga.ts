@@ -1,0 +1,89 @@
+/**
+ * The yoga instance: one envelop pipeline (auth, limits, masked errors) for HTTP, SSE and — through
+ * `yoga.getEnveloped` in server/ws.ts — graphql-ws.
+ */
+import { EnvelopArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type DocumentNode, type OperationDefinitionNode } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createContext, type App, type RequestContext } from '../resolvers/context.js';
+import { schema } from '../schema/index.js';
+import { AuthError, type Identity, type Verifier } from './auth.js';
+import { fail, ErrorCode } from './errors.js';
+import { EXAMPLE_TABS } from './graphiql.js';
+
+/** What graphql-ws hands to the context factory instead of an HTTP request. */
+export interface SocketContext {
+  readonly identity: Identity;
+}
+
+export type PresenceYoga = YogaServerInstance<Partial<SocketContext>, RequestContext>;
+
+export function createPresenceYoga(app: App, verify: Verifier, graphiqlHeaders: string | undefined): PresenceYoga {
+  const { config } = app;
+  const tooComplex = (_ctx: unknown, error: GraphQLError) => {
+    Object.assign(error.extensions, { code: ErrorCode.QUERY_TOO_COMPLEX, retryable: false, http: { status: 400 } });
+  };
+  const armor = new EnvelopArmor({
+    maxDepth: { n: config.limits.maxDepth, onReject: [tooComplex] },
+    maxAliases: { n: config.limits.maxAliases, onReject: [tooComplex] },
+    maxTokens: { n: config.limits.maxTokens, onReject: [tooComplex] },
+    maxDirectives: { n: 20, onReject: [tooComplex] },
+    costLimit: { maxCost: 20_000, onReject: [tooComplex] },
+    blockFieldSuggestion: { enabled: config.production },
+  });
+
+  return createYoga<Partial<SocketContext>, RequestContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    logging: false,
+    maskedErrors: { isDev: !config.production },
+    graphiql: config.graphiql
+      ? { title: 'presence-graph', defaultTabs: EXAMPLE_TABS, ...(graphiqlHeaders ? { headers: graphiqlHeaders } : {}), shouldPersistHeaders: true }
+      : false,
+    plugins: [
+      ...armor.protect().plugins,
+      requireViewer(),
+      ...(config.graphiql ? [] : [noIntrospection()]),
+    ],
+    context: async (initial): Promise<RequestContext> => {
+      if (initial.identity) return createContext(app, initial.identity);
+      const header = initial.request?.headers.get('authorization');
+      if (!header) return createContext(app, null);
+      try {
+        const identity = await verify(header);
+        await app.registerUser(identity.userId);
+        return createContext(app, identity);
+      } catch (error) {
+        if (error instanceof AuthError) throw fail(ErrorCode.UNAUTHENTICATED, error.message, { reason: error.reason });
+        throw error;
+      }
+    },
+  });
+}
+
+function isIntrospectionOnly(document: DocumentNode, operationName: string | null | undefined): boolean {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName ? operations.find((o) => o.name?.value === operationName) : operations[0];
+  if (!operation) return false;
+  return operation.selectionSet.selections.every((s) => s.kind === Kind.FIELD && s.name.value.startsWith('__'));
+}
+
+/** Without a token only introspection runs (GraphiQL's docs); anything else is 401 UNAUTHENTICATED. */
+function requireViewer(): Plugin<RequestContext> {
+  const check = (contextValue: RequestContext, document: DocumentNode, operationName: string | null | undefined) => {
+    if (!contextValue.viewer && !isIntrospectionOnly(document, operationName)) {
+      throw fail(ErrorCode.UNAUTHENTICATED, 'authentication required: send "Authorization: Bearer <JWT>" (npm run token -- <userId> prints a dev token)', { reason: 'missing' });
+    }
+  };
+  return {
+    onExecute: ({ args }) => check(args.contextValue, args.document, args.operationName),
+    onSubscribe: ({ args }) => check(args.contextValue, args.document, args.operationName),
+  };
+}
+
+function noIntrospection(): Plugin {
+  return {
+    onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * Use cases: the one place that calls the pure core and the store ports together. A heartbeat walks
+ * one straight line: load → core decides → hot store applies atomically (state + publish + outbox).
+ */
+import {
+  apply,
+  initialState,
+  nextDue,
+  StoreUnavailableError,
+  type Activity,
+  type Applied,
+  type Command,
+  type DeviceId,
+  type ManualStatus,
+  type Platform,
+  type PresenceRecord,
+  type Timing,
+  type UserId,
+  type UserState,
+} from '../presence/index.js';
+import type { HotStore } from '../hot/port.js';
+import type { LastSeenStore } from '../prisma/port.js';
+
+/** Compare-and-set retries before a write is reported as contended. */
+const MAX_ATTEMPTS = 8;
+
+export class DeviceOwnedError extends Error {
+  override readonly name = 'DeviceOwnedError';
+  constructor(readonly deviceId: DeviceId) {
+    super(`device "${deviceId}" belongs to another user`);
+  }
+}
+
+export class ContendedError extends Error {
+  override readonly name = 'ContendedError';
+  constructor(readonly userId: UserId) {
+    super(`presence of "${userId}" is being changed concurrently; retry`);
+  }
+}
+
+export interface PresenceServiceDeps {
+  readonly hot: HotStore;
+  readonly lastSeen: LastSeenStore;
+  readonly timing: Timing;
+  readonly clock: () => number;
+}
+
+export class PresenceService {
+  readonly #hot: HotStore;
+  readonly #lastSeen: LastSeenStore;
+  readonly timing: Timing;
+  readonly clock: () => number;
+
+  constructor(deps: PresenceServiceDeps) {
+    this.#hot = deps.hot;
+    this.#lastSeen = deps.lastSeen;
+    this.timing = deps.timing;
+    this.clock = deps.clock;
+  }
+
+  /**
+   * A connect or heartbeat of one of the user's devices. Throws DeviceOwnedError when the device id is
+   * bound to another user, StoreUnavailableError('hot') when the hot store is down (nothing applied).
+   */
+  async heartbeat(userId: UserId, deviceId: DeviceId, platform: Platform, activity?: Activity): Promise<Applied> {
+    const owner = await this.#hot.claimDevice(userId, deviceId);
+    if (owner !== userId) throw new DeviceOwnedError(deviceId);
+    return this.run(userId, (now) => ({ type: 'heartbeat', deviceId, platform, activity, now }));
+  }
+
+  /** The device's socket closed: online for the grace window more, then offline unless it reconnects. */
+  disconnect(userId: UserId, deviceId: DeviceId): Promise<Applied> {
+    return this.run(userId, (now) => ({ type: 'disconnect', deviceId, now }));
+  }
+
+  /** Graceful: that device is offline now. Unknown devices are a no-op (effect `none`). */
+  signOff(userId: UserId, deviceId: DeviceId): Promise<Applied> {
+    return this.run(userId, (now) => ({ type: 'signOff', deviceId, now }));
+  }
+
+  setManual(userId: UserId, manual: ManualStatus): Promise<Applied> {
+    return this.run(userId, (now) => ({ type: 'setManual', manual, now }));
+  }
+
+  /** The stored state of one user (a fresh one if never seen). */
+  async state(userId: UserId): Promise<UserState> {
+    return (await this.#hot.load([userId])).get(userId) ?? (await this.#fresh(userId));
+  }
+
+  /**
+   * Published records for many users in one hot-store read; users without hot state fall back to the
+   * durable last-seen (one batched read), or to OFFLINE with no last-seen when that store is down.
+   * Throws StoreUnavailableError('hot') when the hot store cannot be read: callers answer UNKNOWN.
+   */
+  async records(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
+    const states = await this.#hot.load(userIds);
+    const out = new Map<UserId, PresenceRecord>();
+    const cold: UserId[] = [];
+    for (const id of userIds) {
+      const state = states.get(id);
+      if (state) out.set(id, { userId: id, published: state.published, version: state.version });
+      else cold.push(id);
+    }
+    if (cold.length === 0) return out;
+    const durable = await this.#lastSeen.lastSeen(cold).catch((error: unknown) => {
+      if (error instanceof StoreUnavailableError) return new Map();
+      throw error;
+    });
+    for (const id of cold) {
+      const seen = durable.get(id);
+      out.set(id, {
+        userId: id,
+        published: { status: 'OFFLINE', platforms: [], lastSeen: seen?.bucket ?? null },
+        version: seen?.version ?? 0,
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Claims users whose expiry or auto-idle time has passed and ticks each once. Safe to run in every
+   * process: the hot store hands each due user to exactly one claimer.
+   */
+  async sweep(limit = 500): Promise<{ claimed: number; transitions: number }> {
+    const now = this.clock();
+    const due = await this.#hot.claimDue(now, limit, Math.max(5_000, this.timing.heartbeatMs));
+    let transitions = 0;
+    for (const userId of due) {
+      // `reindex`: even a tick that changes nothing is stored, which re-scores the user from the
+      // claim's lease to their real next due time.
+      const applied = await this.run(userId, (at) => ({ type: 'tick', now: at }), { reindex: true });
+      if (applied.transition) transitions++;
+    }
+    return { claimed: due.length, transitions };
+  }
+
+  /** load → decide → compare-and-set, retried on a concurrent write. */
+  async run(userId: UserId, command: (now: number) => Command, options: { reindex?: boolean } = {}): Promise<Applied> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const current = (await this.#hot.load([userId])).get(userId);
+      const state = current ?? (await this.#fresh(userId));
+      const now = this.clock();
+      const applied = apply(state, command(now), this.timing);
+      if (applied.effect === 'none' && !(options.reindex && current)) return applied;
+      const next = applied.effect === 'none' ? { ...applied.state, rev: state.rev + 1 } : applied.state;
+      const committed = await this.#hot.commit({
+        now,
+        next,
+        expectedRev: current?.rev ?? 0,
+        effect: applied.effect === 'write' ? 'write' : 'refresh',
+        transition: applied.transition,
+        due: nextDue(next, now, this.timing),
+      });
+      if (committed) return applied;
+    }
+    throw new ContendedError(userId);
+  }
+
+  /**
+   * A user without hot state starts from the durable last-seen so versions stay monotonic after the
+   * hot state has expired; when that store is down, from scratch.
+   */
+  async #fresh(userId: UserId): Promise<UserState> {
+    const base = initialState(userId);
+    const seen = await this.#lastSeen
+      .lastSeen([userId])
+      .then((m) => m.get(userId))
+      .catch(() => undefined);
+    if (!seen) return base;
+    return {
+      ...base,
+      version: seen.version,
+      lastSeen: seen.bucket,
+      published: { ...base.published, lastSeen: seen.bucket },
+    };
+  }
+}

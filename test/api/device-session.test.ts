@@ -1,0 +1,117 @@
+/**
+ * The acceptance path of the foundation issue, over the public contract only: a user connects over
+ * graphql-ws with a deviceId, a contact watching them sees ONLINE, then OFFLINE with a minute-floored
+ * last-seen once the socket closes and the grace window passes.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { connectWs, gql, record, type WsSession } from '../support/clients.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+const VIEWPORT = /* GraphQL */ `
+  subscription ($ids: [ID!]!) {
+    presence(viewport: $ids) { snapshot presences { userId status platforms version lastSeen { at ago bucketSeconds } } }
+  }
+`;
+
+type Batch = { presence: { snapshot: boolean; presences: { userId: string; status: string; platforms: string[]; version: number; lastSeen: { at: string; ago: string; bucketSeconds: number } | null }[] } };
+
+describe('a graphql-ws device session', () => {
+  let t: TestServer;
+  const sessions: WsSession[] = [];
+  let alice: string;
+  let bob: string;
+
+  beforeEach(async () => {
+    t = await startTestServer();
+    alice = await t.token('alice');
+    bob = await t.token('bob');
+    // Both sign in once (that registers them), then alice lists bob as a contact so bob may see her.
+    expect((await gql(t.url, '{ me { id } }', {}, bob)).data).toEqual({ me: { id: 'bob' } });
+    expect((await gql(t.url, 'mutation ($u: ID!) { addContact(userId: $u) }', { u: 'bob' }, alice)).data).toEqual({ addContact: true });
+  });
+
+  afterEach(async () => {
+    await Promise.all(sessions.splice(0).map((s) => s.dispose().catch(() => undefined)));
+    await t.dispose();
+  });
+
+  it('should show the watcher ONLINE on ack, then OFFLINE with a floored last-seen after close + grace', async () => {
+    const watcher = connectWs(t.wsUrl, { authorization: `Bearer ${bob}` });
+    sessions.push(watcher);
+    await watcher.connected;
+    const feed = record<Batch>(watcher.client, VIEWPORT, { ids: ['alice'] });
+    const snapshot = await feed.next((e) => e.presence.snapshot, 'snapshot');
+    expect(snapshot.presence.presences).toEqual([{ userId: 'alice', status: 'OFFLINE', platforms: [], version: 0, lastSeen: null }]);
+
+    const device = connectWs(t.wsUrl, { authorization: `Bearer ${alice}`, deviceId: 'alice-laptop', platform: 'DESKTOP' });
+    const ack = await device.connected;
+    expect(ack).toEqual({ userId: 'alice', heartbeatMs: 200, ttlMs: 500 });
+    const online = await feed.next((e) => e.presence.presences.some((p) => p.status === 'ONLINE'), 'alice ONLINE');
+    expect(online.presence).toEqual({ snapshot: false, presences: [{ userId: 'alice', status: 'ONLINE', platforms: ['DESKTOP'], version: 1, lastSeen: null }] });
+
+    const closedAt = Date.now();
+    await device.dispose();
+    const offline = await feed.next((e) => e.presence.presences.some((p) => p.status === 'OFFLINE'), 'alice OFFLINE');
+    const [p] = offline.presence.presences;
+    expect(p).toMatchObject({ userId: 'alice', status: 'OFFLINE', platforms: [], version: 2 });
+    const at = Date.parse(p!.lastSeen!.at);
+    expect(at % 60_000).toBe(0);
+    expect(at).toBe(Math.floor(closedAt / 60_000) * 60_000);
+    expect(p!.lastSeen).toMatchObject({ ago: 'just now', bucketSeconds: 60 });
+    // OFFLINE only after the grace window: the grace is 300 ms.
+    expect(Date.now() - closedAt).toBeGreaterThanOrEqual(300);
+    expect(feed.errors).toEqual([]);
+  });
+
+  it('should make no OFFLINE/ONLINE flap when the device reconnects within the grace window', async () => {
+    // carol is a sentinel: her device closes just after alice's and never comes back, so her OFFLINE
+    // proves alice's grace window has passed and been swept.
+    const carol = await t.token('carol');
+    expect((await gql(t.url, 'mutation { setPrivacy(mode: EVERYONE) { privacy } }', {}, carol)).data).toEqual({ setPrivacy: { privacy: 'EVERYONE' } });
+    const watcher = connectWs(t.wsUrl, { authorization: `Bearer ${bob}` });
+    sessions.push(watcher);
+    await watcher.connected;
+    const feed = record<Batch>(watcher.client, VIEWPORT, { ids: ['alice', 'carol'] });
+    await feed.next((e) => e.presence.snapshot, 'snapshot');
+
+    const first = connectWs(t.wsUrl, { authorization: `Bearer ${alice}`, deviceId: 'alice-phone', platform: 'MOBILE' });
+    const sentinel = connectWs(t.wsUrl, { authorization: `Bearer ${carol}`, deviceId: 'carol-phone', platform: 'MOBILE' });
+    await Promise.all([first.connected, sentinel.connected]);
+    const statusOf = (id: string) => feed.events.flatMap((e) => e.presence.presences.filter((p) => p.userId === id).map((p) => p.status));
+    await feed.next(() => statusOf('alice').includes('ONLINE') && statusOf('carol').includes('ONLINE'), 'both ONLINE');
+    await first.dispose();
+    await sentinel.dispose();
+    const second = connectWs(t.wsUrl, { authorization: `Bearer ${alice}`, deviceId: 'alice-phone', platform: 'MOBILE' });
+    sessions.push(second);
+    await second.connected;
+    await feed.next(() => statusOf('carol').at(-1) === 'OFFLINE', 'the sentinel OFFLINE');
+
+    expect(statusOf('alice')).toEqual(['OFFLINE', 'ONLINE']);
+    const me = await gql(t.url, '{ me { status devices { deviceId platform } } }', {}, alice);
+    expect(me.data).toEqual({ me: { status: 'ONLINE', devices: [{ deviceId: 'alice-phone', platform: 'MOBILE' }] } });
+  });
+
+  it('should keep a device online past its TTL while the socket lives (the gateway refreshes it)', async () => {
+    // carol heartbeats once over HTTP and never again: her OFFLINE proves a whole TTL has passed and
+    // been swept, while alice's socket kept her device alive.
+    const carol = await t.token('carol');
+    await gql(t.url, 'mutation { setPrivacy(mode: EVERYONE) { privacy } }', {}, carol);
+    const watcher = connectWs(t.wsUrl, { authorization: `Bearer ${bob}` });
+    sessions.push(watcher);
+    await watcher.connected;
+    const feed = record<Batch>(watcher.client, VIEWPORT, { ids: ['alice', 'carol'] });
+    await feed.next((e) => e.presence.snapshot, 'snapshot');
+
+    const device = connectWs(t.wsUrl, { authorization: `Bearer ${alice}`, deviceId: 'alice-tab', platform: 'WEB' });
+    sessions.push(device);
+    await device.connected;
+    const beat = await gql(t.url, 'mutation { heartbeat(deviceId: "carol-cli", platform: DESKTOP) { status ttlMs } }', {}, carol);
+    expect(beat.data).toEqual({ heartbeat: { status: 'ONLINE', ttlMs: 500 } });
+    const statusOf = (id: string) => feed.events.flatMap((e) => e.presence.presences.filter((p) => p.userId === id).map((p) => p.status));
+    await feed.next(() => statusOf('carol').at(-1) === 'OFFLINE', 'carol OFFLINE after her TTL', 5_000);
+
+    expect(statusOf('alice')).toEqual(['OFFLINE', 'ONLINE']);
+    const now = await gql(t.url, '{ presence(userId: "alice") { status } }', {}, bob);
+    expect(now.data).toEqual({ presence: { status: 'ONLINE' } });
+  });
+});

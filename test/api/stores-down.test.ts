@@ -1,0 +1,126 @@
+/** Fail closed: when a store cannot be read the answer is UNKNOWN, never a stale ONLINE; writes are refused. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EmbeddedContactGraph } from '../../graph/embedded.js';
+import type { ContactGraph } from '../../graph/port.js';
+import { EmbeddedHotStore } from '../../hot/embedded.js';
+import type { HotStore } from '../../hot/port.js';
+import { EmbeddedLastSeenStore } from '../../prisma/embedded.js';
+import type { LastSeenStore } from '../../prisma/port.js';
+import { codes, gql } from '../support/clients.js';
+import { switchable, type Switchable } from '../support/faults.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+describe('with a store down', () => {
+  let t: TestServer;
+  let hot: Switchable<HotStore>;
+  let graph: Switchable<ContactGraph>;
+  let lastSeen: Switchable<LastSeenStore>;
+  const tokens: Record<string, string> = {};
+  const as = (u: string, q: string) => gql(t.url, q, {}, tokens[u]);
+
+  beforeEach(async () => {
+    hot = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
+    graph = switchable<ContactGraph>(new EmbeddedContactGraph(), 'graph');
+    lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
+    t = await startTestServer({ stores: { hot: hot.store, graph: graph.store, lastSeen: lastSeen.store, kinds: { hot: 'test', graph: 'test', lastSeen: 'test' } } });
+    for (const u of ['alice', 'bob']) {
+      tokens[u] = await t.token(u);
+      await as(u, '{ me { id } }');
+    }
+    await as('alice', 'mutation { addContact(userId: "bob") }');
+    await as('alice', 'mutation { heartbeat(deviceId: "a1", platform: WEB) { status } }');
+    expect((await as('bob', '{ presence(userId: "alice") { status } }')).data).toEqual({ presence: { status: 'ONLINE' } });
+  });
+  afterEach(() => t.dispose());
+
+  it('should read UNKNOWN (version 0) when the hot store is down, and ONLINE again once it is back', async () => {
+    hot.down = true;
+    const res = await as('bob', '{ presences(userIds: ["alice", "bob"]) { userId status platforms version lastSeen { at } } }');
+    expect(res.errors).toBeUndefined();
+    expect(res.data).toEqual({
+      presences: [
+        { userId: 'alice', status: 'UNKNOWN', platforms: [], version: 0, lastSeen: null },
+        { userId: 'bob', status: 'UNKNOWN', platforms: [], version: 0, lastSeen: null },
+      ],
+    });
+    hot.down = false;
+    expect((await as('bob', '{ presence(userId: "alice") { status version } }')).data).toEqual({ presence: { status: 'ONLINE', version: 1 } });
+  });
+
+  it('should refuse writes with PRESENCE_UNAVAILABLE when the hot store is down, changing nothing', async () => {
+    hot.down = true;
+    const res = await as('alice', 'mutation { setStatus(status: DND) { status } }');
+    expect(codes(res)).toEqual(['PRESENCE_UNAVAILABLE']);
+    expect(res.errors![0]!.extensions).toMatchObject({ retryable: true });
+    expect(codes(await as('alice', 'mutation { heartbeat(deviceId: "a2", platform: MOBILE) { status } }'))).toEqual(['PRESENCE_UNAVAILABLE']);
+    hot.down = false;
+    expect((await as('alice', '{ me { manualStatus devices { deviceId } } }')).data).toEqual({ me: { manualStatus: 'AUTO', devices: [{ deviceId: 'a1' }] } });
+  });
+
+  it('should read UNKNOWN when the contact graph is down: privacy cannot be proven', async () => {
+    graph.down = true;
+    const res = await as('bob', '{ presence(userId: "alice") { status version lastSeen { at } } }');
+    expect(res.data).toEqual({ presence: { status: 'UNKNOWN', version: 0, lastSeen: null } });
+    // Your own presence needs no privacy proof.
+    expect((await as('alice', '{ presence(userId: "alice") { status } }')).data).toEqual({ presence: { status: 'ONLINE' } });
+    expect((await as('alice', '{ me { privacy status } }')).data).toEqual({ me: { privacy: null, status: 'ONLINE' } });
+    expect(codes(await as('alice', 'mutation { setPrivacy(mode: EVERYONE) { privacy } }'))).toEqual(['GRAPH_UNAVAILABLE']);
+    graph.down = false;
+    expect((await as('bob', '{ presence(userId: "alice") { status } }')).data).toEqual({ presence: { status: 'ONLINE' } });
+  });
+
+  it('should keep the hot path working when the last-seen store is down', async () => {
+    lastSeen.down = true;
+    expect((await as('alice', 'mutation { signOff(deviceId: "a1") }')).data).toEqual({ signOff: true });
+    const res = await as('bob', '{ presence(userId: "alice") { status lastSeen { bucketSeconds } } }');
+    expect(res.data).toEqual({ presence: { status: 'OFFLINE', lastSeen: { bucketSeconds: 60 } } });
+  });
+
+  it('should answer /ready 503 naming the store that is down', async () => {
+    expect((await fetch(`${t.url}/ready`)).status).toBe(200);
+    graph.down = true;
+    const res = await fetch(`${t.url}/ready`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ stores: { hot: 'up', graph: 'down', lastSeen: 'up' } });
+    expect((await fetch(`${t.url}/health`)).status).toBe(200);
+  });
+});
+
+describe('batching', () => {
+  it('should cost one read per store for a contacts page of 100', async () => {
+    const hot = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
+    const graph = switchable<ContactGraph>(new EmbeddedContactGraph(), 'graph');
+    const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
+    const t = await startTestServer({ stores: { hot: hot.store, graph: graph.store, lastSeen: lastSeen.store, kinds: { hot: 'test', graph: 'test', lastSeen: 'test' } } });
+    try {
+      const viewer = await t.token('viewer');
+      await gql(t.url, '{ me { id } }', {}, viewer);
+      for (let i = 0; i < 120; i++) {
+        const id = `c${String(i).padStart(3, '0')}`;
+        await graph.store.ensureUser(id);
+        await graph.store.addContact('viewer', id);
+        await graph.store.addContact(id, 'viewer');
+      }
+      // Only the request's reads count: stop the background sweeper and drain first.
+      await t.server.sweeper.stop();
+      await t.server.drain.stop();
+      hot.reset();
+      graph.reset();
+      lastSeen.reset();
+      const res = await gql<{ contacts: { edges: { node: { userId: string; presence: { status: string } } }[]; pageInfo: { hasNextPage: boolean } } }>(
+        t.url,
+        '{ contacts(first: 100) { edges { node { userId presence { status lastSeen { ago } } } } pageInfo { hasNextPage endCursor } } }',
+        {},
+        viewer,
+      );
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.contacts.edges).toHaveLength(100);
+      expect(res.data!.contacts.pageInfo.hasNextPage).toBe(true);
+      expect(hot.calls).toEqual({ load: 1 });
+      expect(graph.calls).toEqual({ contacts: 1, audience: 1 });
+      expect(lastSeen.calls).toEqual({ lastSeen: 1 });
+    } finally {
+      await t.dispose();
+    }
+  });
+});

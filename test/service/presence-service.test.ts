@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { EmbeddedHotStore } from '../../hot/embedded.js';
+import type { HotStore } from '../../hot/port.js';
+import { makeTiming } from '../../presence/index.js';
+import { EmbeddedLastSeenStore } from '../../prisma/embedded.js';
+import { DeviceOwnedError, PresenceService } from '../../service/presence.js';
+
+const timing = (() => {
+  const t = makeTiming({ heartbeatMs: 1_000, jitterMs: 100, graceMs: 500 });
+  if (!t.ok) throw new Error(t.error);
+  return t.timing;
+})();
+
+function setup(hot: HotStore = new EmbeddedHotStore(), clock = { now: 1_000_000 }) {
+  const lastSeen = new EmbeddedLastSeenStore();
+  const service = new PresenceService({ hot, lastSeen, timing, clock: () => clock.now });
+  return { hot, lastSeen, service, clock };
+}
+
+describe('PresenceService', () => {
+  it('should make one transition per change and none for a heartbeat that changes nothing', async () => {
+    const { service, hot } = setup();
+    const first = await service.heartbeat('u1', 'd1', 'WEB', 'ACTIVE');
+    const second = await service.heartbeat('u1', 'd1', 'WEB');
+    expect(first.transition).toMatchObject({ from: 'OFFLINE', to: 'ONLINE', version: 1, cause: 'CONNECT' });
+    expect(second).toMatchObject({ effect: 'refresh', transition: null });
+    expect((await hot.outbox.read('c', 10)).map((e) => e.transition.id)).toEqual(['u1:1']);
+  });
+
+  it('should refuse a device bound to another user without touching either user', async () => {
+    const { service } = setup();
+    await service.heartbeat('alice', 'phone', 'MOBILE');
+    await expect(service.heartbeat('bob', 'phone', 'MOBILE')).rejects.toBeInstanceOf(DeviceOwnedError);
+    expect((await service.state('bob')).devices).toEqual({});
+    expect(Object.keys((await service.state('alice')).devices)).toEqual(['phone']);
+  });
+
+  it('should retry a compare-and-set conflict and apply both concurrent heartbeats', async () => {
+    const { service } = setup();
+    await Promise.all([service.heartbeat('u1', 'd1', 'WEB'), service.heartbeat('u1', 'd2', 'MOBILE'), service.heartbeat('u1', 'd3', 'DESKTOP')]);
+    const state = await service.state('u1');
+    expect(Object.keys(state.devices).sort()).toEqual(['d1', 'd2', 'd3']);
+    expect(state.published.platforms).toEqual(['WEB', 'DESKTOP', 'MOBILE']);
+  });
+
+  it('should emit each expiry exactly once when several sweepers share one store', async () => {
+    const hot = new EmbeddedHotStore();
+    const clock = { now: 1_000_000 };
+    const processes = [setup(hot, clock), setup(hot, clock), setup(hot, clock)];
+    for (let i = 0; i < 50; i++) await processes[i % 3]!.service.heartbeat(`u${i}`, `d${i}`, 'WEB');
+    await hot.outbox.ack((await hot.outbox.read('c', 100)).map((e) => e.id));
+    clock.now += timing.ttlMs;
+    const results = await Promise.all(processes.map((p) => p.service.sweep(20)).concat(processes.map((p) => p.service.sweep(20))));
+    const made = results.reduce((sum, r) => sum + r.transitions, 0);
+    const again = await Promise.all(processes.map((p) => p.service.sweep(100)));
+    expect(made + again.reduce((s, r) => s + r.transitions, 0)).toBe(50);
+    const offline = await hot.outbox.read('c', 100);
+    expect(offline).toHaveLength(50);
+    expect(new Set(offline.map((e) => e.transition.userId)).size).toBe(50);
+    expect(offline.every((e) => e.transition.to === 'OFFLINE' && e.transition.cause === 'EXPIRY')).toBe(true);
+  });
+
+  it('should keep versions monotonic from the durable store when hot state is gone', async () => {
+    const { service, lastSeen } = setup(new EmbeddedHotStore());
+    await lastSeen.record([
+      { id: 'u1:7', userId: 'u1', from: 'ONLINE', to: 'OFFLINE', version: 7, bucket: 600_000, cause: 'EXPIRY', published: { status: 'OFFLINE', platforms: [], lastSeen: 600_000 } },
+    ]);
+    const records = await service.records(['u1', 'u2']);
+    expect(records.get('u1')).toEqual({ userId: 'u1', published: { status: 'OFFLINE', platforms: [], lastSeen: 600_000 }, version: 7 });
+    expect(records.get('u2')).toEqual({ userId: 'u2', published: { status: 'OFFLINE', platforms: [], lastSeen: null }, version: 0 });
+    const back = await service.heartbeat('u1', 'd1', 'WEB');
+    expect(back.transition).toMatchObject({ from: 'OFFLINE', to: 'ONLINE', version: 8 });
+  });
+});

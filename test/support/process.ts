@@ -1,0 +1,56 @@
+/**
+ * Real server processes for multi-process tests: `server/main.ts` started as a child with its own
+ * environment, on a free port, killed (SIGTERM or SIGKILL) by the test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface ServerProcess {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<number | null>;
+  /** SIGTERM and wait (graceful), or SIGKILL (a crash: nothing runs after it). */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+}
+
+export async function spawnServer(env: Record<string, string>, startTimeoutMs = 30_000): Promise<ServerProcess> {
+  // One process (node with tsx's loader), not the tsx CLI, which runs the server in a grandchild that
+  // a SIGKILL of the CLI would orphan.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start within ${startTimeoutMs} ms:\n${output}`)), startTimeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = output.match(/GraphiQL\s+(http:\/\/[^/\s]+)\/graphql/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited (${code}) before starting:\n${output}`));
+    });
+  });
+  return {
+    url,
+    wsUrl: url.replace(/^http/, 'ws') + '/graphql',
+    child,
+    exited,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
