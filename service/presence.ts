@@ -18,6 +18,7 @@ import {
   type UserId,
   type UserState,
 } from '../presence/index.js';
+import { LRUCache } from 'lru-cache';
 import type { HotStore } from '../hot/port.js';
 import type { LastSeenStore } from '../prisma/port.js';
 
@@ -50,6 +51,14 @@ export class PresenceService {
   readonly #lastSeen: LastSeenStore;
   readonly timing: Timing;
   readonly clock: () => number;
+  /**
+   * The state this process last committed per user. A heartbeat that changes nothing is then one
+   * compare-and-set round trip instead of a read and a write; if anyone else wrote meanwhile, the
+   * compare-and-set fails and the state is read afresh. Never used to answer reads.
+   */
+  readonly #committed = new LRUCache<UserId, UserState>({ max: 50_000 });
+  /** Device bindings confirmed by the hot store (they are sticky), so a refresh skips the claim. */
+  readonly #owners = new LRUCache<DeviceId, UserId>({ max: 100_000, ttl: 3_600_000 });
 
   constructor(deps: PresenceServiceDeps) {
     this.#hot = deps.hot;
@@ -63,7 +72,11 @@ export class PresenceService {
    * bound to another user, StoreUnavailableError('hot') when the hot store is down (nothing applied).
    */
   async heartbeat(userId: UserId, deviceId: DeviceId, platform: Platform, activity?: Activity): Promise<Applied> {
-    const owner = await this.#hot.claimDevice(userId, deviceId);
+    let owner = this.#owners.get(deviceId);
+    if (owner === undefined) {
+      owner = await this.#hot.claimDevice(userId, deviceId);
+      this.#owners.set(deviceId, owner);
+    }
     if (owner !== userId) throw new DeviceOwnedError(deviceId);
     return this.run(userId, (now) => ({ type: 'heartbeat', deviceId, platform, activity, now }));
   }
@@ -134,14 +147,23 @@ export class PresenceService {
     return { claimed: due.length, transitions };
   }
 
-  /** load → decide → compare-and-set, retried on a concurrent write. */
+  /** decide → compare-and-set, retried on a concurrent write with the state read afresh. */
   async run(userId: UserId, command: (now: number) => Command, options: { reindex?: boolean } = {}): Promise<Applied> {
+    let current = this.#committed.get(userId);
+    let cached = current !== undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const current = (await this.#hot.load([userId])).get(userId);
+      if (attempt > 0 || !cached) {
+        current = (await this.#hot.load([userId])).get(userId);
+        cached = false;
+      }
       const state = current ?? (await this.#fresh(userId));
       const now = this.clock();
       const applied = apply(state, command(now), this.timing);
-      if (applied.effect === 'none' && !(options.reindex && current)) return applied;
+      if (applied.effect === 'none' && !(options.reindex && current)) {
+        // "Nothing to do" is only believed from the stored state, never from this process's cache.
+        if (cached) continue;
+        return applied;
+      }
       const next = applied.effect === 'none' ? { ...applied.state, rev: state.rev + 1 } : applied.state;
       const committed = await this.#hot.commit({
         now,
@@ -151,7 +173,11 @@ export class PresenceService {
         transition: applied.transition,
         due: nextDue(next, now, this.timing),
       });
-      if (committed) return applied;
+      if (committed) {
+        this.#committed.set(userId, next);
+        return applied;
+      }
+      this.#committed.delete(userId);
     }
     throw new ContendedError(userId);
   }

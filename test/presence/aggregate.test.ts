@@ -24,22 +24,22 @@ const stale = device({ deviceId: 'tab', platform: 'WEB', activity: 'ACTIVE', las
 
 describe('isLive', () => {
   it.each([
-    ['a millisecond before its expiry', T0 - 1, true],
-    ['at its expiry', T0, false],
-    ['after its expiry', T0 + 1, false],
-  ])('should consider a device %s live: %s', (_name, now, live) => {
+    ['a millisecond before its expiry', true, T0 - 1],
+    ['at its expiry', false, T0],
+    ['after its expiry', false, T0 + 1],
+  ])('should hold a device %s to be live: %s', (_name, live, now) => {
     expect(isLive(device({ deviceId: 'd', expiresAt: T0 }), now)).toBe(live);
   });
 });
 
 describe('effectiveActivity', () => {
   it.each([
-    ['ACTIVE reported just now', 'ACTIVE', T0, 'ACTIVE'],
-    ['ACTIVE reported a millisecond short of the idle timeout ago', 'ACTIVE', T0 - IDLE_MS + 1, 'ACTIVE'],
-    ['ACTIVE reported exactly the idle timeout ago', 'ACTIVE', T0 - IDLE_MS, 'IDLE'],
-    ['ACTIVE reported an hour ago', 'ACTIVE', T0 - 60 * MINUTE, 'IDLE'],
-    ['IDLE reported just now', 'IDLE', T0, 'IDLE'],
-  ] as const)('should take %s as %s', (_name, activity, lastActiveAt, expected) => {
+    ['ACTIVE reported just now', 'ACTIVE', 'ACTIVE', T0],
+    ['ACTIVE reported a millisecond short of the idle timeout ago', 'ACTIVE', 'ACTIVE', T0 - IDLE_MS + 1],
+    ['ACTIVE reported exactly the idle timeout ago', 'IDLE', 'ACTIVE', T0 - IDLE_MS],
+    ['ACTIVE reported an hour ago', 'IDLE', 'ACTIVE', T0 - 60 * MINUTE],
+    ['IDLE reported just now', 'IDLE', 'IDLE', T0],
+  ] as const)('should take %s as %s', (_name, expected, activity, lastActiveAt) => {
     expect(effectiveActivity(device({ deviceId: 'd', activity, lastActiveAt }), T0, IDLE_MS)).toBe(expected);
   });
 
@@ -50,16 +50,16 @@ describe('effectiveActivity', () => {
 
 describe('aggregateStatus', () => {
   it.each([
-    ['no device', [], 'AUTO', 'OFFLINE'],
-    ['no device, even in DND', [], 'DND', 'OFFLINE'],
-    ['one ACTIVE device', [active], 'AUTO', 'ONLINE'],
-    ['one IDLE device', [idle], 'AUTO', 'IDLE'],
-    ['an IDLE and an ACTIVE device', [idle, active], 'AUTO', 'ONLINE'],
-    ['a device silent for the idle timeout', [stale], 'AUTO', 'IDLE'],
-    ['a stale and an ACTIVE device', [stale, active], 'AUTO', 'ONLINE'],
-    ['an ACTIVE device in DND', [active], 'DND', 'DND'],
-    ['an IDLE device in DND', [idle], 'DND', 'DND'],
-  ] satisfies [string, Device[], ManualStatus, KnownStatus][])('should aggregate %s to %s', (_name, devices, manual, expected) => {
+    ['no device', 'OFFLINE', [], 'AUTO'],
+    ['no device, even in DND', 'OFFLINE', [], 'DND'],
+    ['one ACTIVE device', 'ONLINE', [active], 'AUTO'],
+    ['one IDLE device', 'IDLE', [idle], 'AUTO'],
+    ['an IDLE and an ACTIVE device', 'ONLINE', [idle, active], 'AUTO'],
+    ['a device silent for the idle timeout', 'IDLE', [stale], 'AUTO'],
+    ['a stale and an ACTIVE device', 'ONLINE', [stale, active], 'AUTO'],
+    ['an ACTIVE device in DND', 'DND', [active], 'DND'],
+    ['an IDLE device in DND', 'DND', [idle], 'DND'],
+  ] satisfies [string, KnownStatus, Device[], ManualStatus][])('should aggregate %s to %s', (_name, expected, devices, manual) => {
     expect(aggregateStatus(devices, manual, T0, IDLE_MS)).toBe(expected);
   });
 
@@ -127,12 +127,12 @@ describe('publishedRecord', () => {
 describe('samePublished', () => {
   const online: Published = { status: 'ONLINE', platforms: ['WEB', 'MOBILE'], lastSeen: null };
   it.each([
-    ['an equal copy', { status: 'ONLINE', platforms: ['WEB', 'MOBILE'], lastSeen: null }, true],
-    ['another status', { status: 'IDLE', platforms: ['WEB', 'MOBILE'], lastSeen: null }, false],
-    ['fewer platforms', { status: 'ONLINE', platforms: ['WEB'], lastSeen: null }, false],
-    ['other platforms', { status: 'ONLINE', platforms: ['WEB', 'DESKTOP'], lastSeen: null }, false],
-    ['a last-seen', { status: 'ONLINE', platforms: ['WEB', 'MOBILE'], lastSeen: T0 }, false],
-  ] satisfies [string, Published, boolean][])('should compare a record with %s as %s', (_name, other, same) => {
+    ['an equal copy', true, { status: 'ONLINE', platforms: ['WEB', 'MOBILE'], lastSeen: null }],
+    ['another status', false, { status: 'IDLE', platforms: ['WEB', 'MOBILE'], lastSeen: null }],
+    ['fewer platforms', false, { status: 'ONLINE', platforms: ['WEB'], lastSeen: null }],
+    ['other platforms', false, { status: 'ONLINE', platforms: ['WEB', 'DESKTOP'], lastSeen: null }],
+    ['a last-seen', false, { status: 'ONLINE', platforms: ['WEB', 'MOBILE'], lastSeen: T0 }],
+  ] satisfies [string, boolean, Published][])('should find a record and %s the same: %s', (_name, same, other) => {
     expect(samePublished(online, other)).toBe(same);
     expect(samePublished(other, online)).toBe(same);
   });

@@ -40,21 +40,21 @@ describe('toBucket', () => {
 
 describe('agoLine', () => {
   it.each([
-    ['0 s', 0, 'just now'],
-    ['59 s', 59 * SECOND, 'just now'],
-    ['1 min', MINUTE, 'just now'],
-    ['1 min 59.999 s', 2 * MINUTE - 1, 'just now'],
-    ['2 min', 2 * MINUTE, '2 min ago'],
-    ['12 min 40 s', 12 * MINUTE + 40 * SECOND, '12 min ago'],
-    ['59 min 59.999 s', HOUR - 1, '59 min ago'],
-    ['1 h', HOUR, '1 h ago'],
-    ['5 h 59 min', 5 * HOUR + 59 * MINUTE, '5 h ago'],
-    ['23 h 59 min', DAY - MINUTE, '23 h ago'],
-    ['24 h', DAY, 'yesterday'],
-    ['47 h 59 min', 2 * DAY - MINUTE, 'yesterday'],
-    ['48 h', 2 * DAY, '2026-11-20'],
-    ['400 days', 400 * DAY, '2026-11-20'],
-  ])('should describe a bucket %s old as %j', (_name, elapsed, line) => {
+    ['0 s', 'just now', 0],
+    ['59 s', 'just now', 59 * SECOND],
+    ['1 min', 'just now', MINUTE],
+    ['1 min 59.999 s', 'just now', 2 * MINUTE - 1],
+    ['2 min', '2 min ago', 2 * MINUTE],
+    ['12 min 40 s', '12 min ago', 12 * MINUTE + 40 * SECOND],
+    ['59 min 59.999 s', '59 min ago', HOUR - 1],
+    ['1 h', '1 h ago', HOUR],
+    ['5 h 59 min', '5 h ago', 5 * HOUR + 59 * MINUTE],
+    ['23 h 59 min', '23 h ago', DAY - MINUTE],
+    ['24 h', 'yesterday', DAY],
+    ['47 h 59 min', 'yesterday', 2 * DAY - MINUTE],
+    ['48 h', '2026-11-20', 2 * DAY],
+    ['400 days', '2026-11-20', 400 * DAY],
+  ])('should describe a bucket %s old as %j', (_name, line, elapsed) => {
     expect(agoLine(T0, T0 + elapsed)).toBe(line);
   });
 

@@ -4,6 +4,7 @@ import type { HotStore } from '../../hot/port.js';
 import { makeTiming } from '../../presence/index.js';
 import { EmbeddedLastSeenStore } from '../../prisma/embedded.js';
 import { DeviceOwnedError, PresenceService } from '../../service/presence.js';
+import { switchable } from '../support/faults.js';
 
 const timing = (() => {
   const t = makeTiming({ heartbeatMs: 1_000, jitterMs: 100, graceMs: 500 });
@@ -70,5 +71,37 @@ describe('PresenceService', () => {
     expect(records.get('u2')).toEqual({ userId: 'u2', published: { status: 'OFFLINE', platforms: [], lastSeen: null }, version: 0 });
     const back = await service.heartbeat('u1', 'd1', 'WEB');
     expect(back.transition).toMatchObject({ from: 'OFFLINE', to: 'ONLINE', version: 8 });
+  });
+
+  it('should refresh a live device with one compare-and-set and no read or claim', async () => {
+    const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
+    const { service } = setup(counted.store);
+    await service.heartbeat('u1', 'd1', 'WEB');
+    counted.reset();
+    for (let i = 0; i < 10; i++) expect((await service.heartbeat('u1', 'd1', 'WEB')).effect).toBe('refresh');
+    expect(counted.calls).toEqual({ commit: 10 });
+  });
+
+  it('should not trust a cached "nothing to do": a device another process added is still signed off', async () => {
+    const hot = new EmbeddedHotStore();
+    const clock = { now: 1_000_000 };
+    const [a, b] = [setup(hot, clock), setup(hot, clock)];
+    await a.service.heartbeat('u1', 'phone', 'MOBILE');
+    await b.service.heartbeat('u1', 'laptop', 'DESKTOP');
+    // a's cache has only the phone; the laptop must go anyway.
+    const off = await a.service.signOff('u1', 'laptop');
+    expect(off.effect).toBe('write');
+    expect(Object.keys((await a.service.state('u1')).devices)).toEqual(['phone']);
+  });
+
+  it('should reload and retry when its cached state is stale', async () => {
+    const hot = new EmbeddedHotStore();
+    const clock = { now: 1_000_000 };
+    const [a, b] = [setup(hot, clock), setup(hot, clock)];
+    await a.service.heartbeat('u1', 'phone', 'MOBILE');
+    await b.service.setManual('u1', 'DND');
+    const beat = await a.service.heartbeat('u1', 'phone', 'MOBILE', 'IDLE');
+    expect(beat.state.manual).toBe('DND');
+    expect((await a.service.state('u1')).published.status).toBe('DND');
   });
 });

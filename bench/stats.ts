@@ -1,0 +1,18 @@
+/** Small helpers for benchmark figures: percentiles over recorded samples, and the command that ran. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export function summary(samples: number[]): { n: number; p50: number; p99: number; max: number } {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN };
+}
+
+export function commandLine(): string {
+  return `${process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lifecycle_event} --` : 'tsx'} ${process.argv.slice(2).join(' ')}`.trim();
+}
+
+export function round(n: number, digits = 2): number {
+  return Number(n.toFixed(digits));
+}
