@@ -12,6 +12,8 @@ export interface ServerProcess {
   readonly wsUrl: string;
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
+  /** Everything the process printed so far. */
+  output(): string;
   /** SIGTERM and wait (graceful), or SIGKILL (a crash: nothing runs after it). */
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
@@ -48,6 +50,7 @@ export async function spawnServer(env: Record<string, string>, startTimeoutMs = 
     wsUrl: url.replace(/^http/, 'ws') + '/graphql',
     child,
     exited,
+    output: () => output,
     async stop(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
