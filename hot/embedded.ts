@@ -7,6 +7,8 @@ import type { FeedEvent, HotStore, HotWrite, Outbox, OutboxEntry, PresenceFeed }
 
 export class EmbeddedFeed implements PresenceFeed {
   #listening = new Set<UserId>();
+  /** `all`: hear every user (the eager-broadcast baseline). */
+  constructor(readonly mode: 'interest' | 'all' = 'interest') {}
   #handler: ((userId: UserId, event: FeedEvent) => void) | null = null;
   #received = 0;
 
@@ -28,9 +30,10 @@ export class EmbeddedFeed implements PresenceFeed {
 
   /** Delivers on a later tick, like a message from Redis would arrive. */
   publish(userId: UserId, event: FeedEvent): void {
-    if (!this.#listening.has(userId)) return;
+    const hears = () => this.mode === 'all' || this.#listening.has(userId);
+    if (!hears()) return;
     queueMicrotask(() => {
-      if (!this.#listening.has(userId)) return;
+      if (!hears()) return;
       this.#received++;
       this.#handler?.(userId, event);
     });
@@ -65,12 +68,16 @@ class EmbeddedOutbox implements Outbox {
 }
 
 export class EmbeddedHotStore implements HotStore {
-  readonly feed = new EmbeddedFeed();
+  readonly feed: EmbeddedFeed;
   readonly outbox = new EmbeddedOutbox();
   #states = new Map<UserId, UserState>();
   #due = new Map<UserId, number>();
   #leases = new Map<UserId, number>();
   #owners = new Map<DeviceId, UserId>();
+
+  constructor(options: { feed?: 'interest' | 'all' } = {}) {
+    this.feed = new EmbeddedFeed(options.feed);
+  }
 
   async load(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
     const out = new Map<UserId, UserState>();

@@ -12,6 +12,7 @@ import type { Identity } from '../server/auth.js';
 import type { Metrics } from '../server/metrics.js';
 import type { PresenceService } from '../service/presence.js';
 import type { InterestIndex } from '../subscriptions/interest.js';
+import type { PresenceRelay } from '../subscriptions/relay.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /** What one server process holds: stores, services, config. Shared by every request. */
@@ -22,6 +23,8 @@ export interface App {
   readonly graph: ContactGraph;
   readonly lastSeen: LastSeenStore;
   readonly interest: InterestIndex;
+  /** What subscriptions read: process-wide record and relation caches, batched per tick. */
+  readonly relay: PresenceRelay;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Registers a signed-in user in the graph once per process (cached). */

@@ -14,6 +14,7 @@ import type { App } from '../resolvers/context.js';
 import { PresenceService } from '../service/presence.js';
 import { startSweeper, type Sweeper } from '../service/sweeper.js';
 import { InterestIndex } from '../subscriptions/interest.js';
+import { PresenceRelay } from '../subscriptions/relay.js';
 import { createVerifier, signToken } from './auth.js';
 import type { Config } from './config.js';
 import { fail, ErrorCode } from './errors.js';
@@ -53,13 +54,19 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
   const limiter = new RateLimiterMemory({ points: config.limits.mutationsPerMinute, duration: 60 });
   const registered = new LRUCache<UserId, true>({ max: 100_000 });
 
+  const relay = new PresenceRelay({ records: (ids) => service.records(ids), graph: stores.graph, clock });
+  const interest = new InterestIndex(stores.hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
+
+  metrics.track({ feedReceived: () => stores.hot.feed.received, watchedUsers: () => interest.watchedUsers, relayReads: () => relay.reads });
+
   const app: App = {
     config,
     service,
     hot: stores.hot,
     graph: stores.graph,
     lastSeen: stores.lastSeen,
-    interest: new InterestIndex(stores.hot.feed),
+    interest,
+    relay,
     metrics,
     log,
     async registerUser(userId) {

@@ -38,6 +38,12 @@ export interface Config {
    */
   readonly neo4j: { readonly uri: string; readonly user: string; readonly password: string; readonly namespace: string } | undefined;
   readonly timing: Timing;
+  /**
+   * PRESENCE_FANOUT: `viewport` (default) — a process hears only users its subscriptions watch, and a
+   * subscription only its viewport; `eager` — the naive baseline for benchmarks: every process hears
+   * every change and every subscription covers all the viewer's contacts. Never use eager in production.
+   */
+  readonly fanout: 'viewport' | 'eager';
   /** PRESENCE_COALESCE_MS: changes for one subscription within this window go out as one batch. Default 50. */
   readonly coalesceMs: number;
   /** PRESENCE_SWEEP_MS: how often each process sweeps the expiry index. Default 250. */
@@ -144,6 +150,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (coalesceMs > 1000) throw new ConfigError(`subscriptions: PRESENCE_COALESCE_MS must be ≤ 1000 (the propagation bound), got ${coalesceMs}`);
   const redisPartitions = int(env, 'REDIS_PARTITIONS') ?? 16;
   if (redisPartitions < 1 || redisPartitions > 16384) throw new ConfigError(`hot: REDIS_PARTITIONS must be between 1 and 16384, got ${redisPartitions}`);
+  const fanout = env.PRESENCE_FANOUT || 'viewport';
+  if (fanout !== 'viewport' && fanout !== 'eager') throw new ConfigError(`subscriptions: PRESENCE_FANOUT must be viewport or eager, got "${fanout}"`);
   const port = int(env, 'PORT') ?? 4000;
   if (port > 65535) throw new ConfigError(`server: PORT must be ≤ 65535, got ${port}`);
 
@@ -160,6 +168,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     neo4j,
     timing: timing.timing,
+    fanout,
     coalesceMs,
     sweepMs: int(env, 'PRESENCE_SWEEP_MS') ?? 250,
     trailRetentionMs: int(env, 'PRESENCE_TRAIL_RETENTION_MS') ?? 24 * 60 * 60 * 1000,

@@ -10,6 +10,8 @@ export interface Metrics {
   readonly batches: Counter;
   readonly presencesSent: Counter;
   readonly storeFailures: Counter<'store'>;
+  /** Reports the feed's and the relay's counters at scrape time. */
+  track(sources: { feedReceived: () => number; watchedUsers: () => number; relayReads: () => { hot: number; graph: number } }): void;
 }
 
 export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
@@ -24,5 +26,36 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     batches: new Counter({ name: 'presence_batches_sent_total', help: 'PresenceBatch events sent (snapshots included)', registers: [registry] }),
     presencesSent: new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches', registers: [registry] }),
     storeFailures: new Counter({ name: 'presence_store_failures_total', help: 'Reads answered UNKNOWN because a store was down', labelNames: ['store'], registers: [registry] }),
+    track(sources) {
+      new Counter({
+        name: 'presence_feed_messages_total',
+        help: 'Presence messages this process received from the hot store (only for users it watches)',
+        registers: [registry],
+        collect() {
+          this.reset();
+          this.inc(sources.feedReceived());
+        },
+      });
+      new Gauge({
+        name: 'presence_watched_users',
+        help: 'Users at least one local subscription watches',
+        registers: [registry],
+        collect() {
+          this.set(sources.watchedUsers());
+        },
+      });
+      new Counter({
+        name: 'presence_relay_reads_total',
+        help: 'Store round trips made by the subscription relay',
+        labelNames: ['store'],
+        registers: [registry],
+        collect() {
+          const reads = sources.relayReads();
+          this.reset();
+          this.inc({ store: 'hot' }, reads.hot);
+          this.inc({ store: 'graph' }, reads.graph);
+        },
+      });
+    },
   };
 }

@@ -25,9 +25,9 @@ export interface Stores {
   readonly kinds: { readonly hot: string; readonly graph: string; readonly lastSeen: string };
 }
 
-export function embeddedStores(): Stores {
+export function embeddedStores(options: { feed?: 'interest' | 'all' } = {}): Stores {
   return {
-    hot: new EmbeddedHotStore(),
+    hot: new EmbeddedHotStore(options),
     graph: new EmbeddedContactGraph(),
     lastSeen: new EmbeddedLastSeenStore(),
     kinds: { hot: 'embedded', graph: 'embedded', lastSeen: 'embedded' },
@@ -52,9 +52,10 @@ export async function openStores(config: Config, log: Logger): Promise<Stores> {
 }
 
 async function openHot(config: Config): Promise<HotStore> {
-  if (!config.redisUrl) return new EmbeddedHotStore();
+  const feed = config.fanout === 'eager' ? 'all' : 'interest';
+  if (!config.redisUrl) return new EmbeddedHotStore({ feed });
   const { RedisHotStore } = await import('../hot/redis/store.js');
-  return RedisHotStore.connect({ url: config.redisUrl, prefix: config.redisPrefix, partitions: config.redisPartitions, ttlMs: config.timing.ttlMs });
+  return RedisHotStore.connect({ url: config.redisUrl, prefix: config.redisPrefix, partitions: config.redisPartitions, ttlMs: config.timing.ttlMs, feed });
 }
 
 async function openGraph(config: Config, log: Logger): Promise<ContactGraph> {

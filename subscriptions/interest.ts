@@ -10,15 +10,25 @@ export interface Watcher {
   notify(userId: UserId, event: FeedEvent): void;
 }
 
+export interface InterestHooks {
+  /** Sees every event for a watched user before the watchers are told (the relay's caches). */
+  observe?(userId: UserId, event: FeedEvent): void;
+  /** The last local watcher of a user left. */
+  idle?(userId: UserId): void;
+}
+
 export class InterestIndex {
   readonly #watchers = new Map<UserId, Set<Watcher>>();
   readonly #feed: PresenceFeed;
+  readonly #hooks: InterestHooks;
 
-  constructor(feed: PresenceFeed) {
+  constructor(feed: PresenceFeed, hooks: InterestHooks = {}) {
     this.#feed = feed;
+    this.#hooks = hooks;
     feed.onEvent((userId, event) => {
       const watchers = this.#watchers.get(userId);
       if (!watchers) return;
+      hooks.observe?.(userId, event);
       for (const w of watchers) w.notify(userId, event);
     });
   }
@@ -48,6 +58,7 @@ export class InterestIndex {
       const set = this.#watchers.get(id);
       if (!set?.delete(watcher) || set.size > 0) continue;
       this.#watchers.delete(id);
+      this.#hooks.idle?.(id);
       gone.push(id);
     }
     if (gone.length > 0) await this.#feed.unlisten(gone);

@@ -20,6 +20,8 @@ export interface PresenceBatch {
 }
 
 export interface ViewportOptions {
+  /** The signed-in user: their own visibility changes (reciprocity) re-read the whole viewport. */
+  readonly viewerId: UserId;
   readonly ids: readonly UserId[];
   readonly interest: InterestIndex;
   /** Changes arriving within this window after the first one go out as one batch. */
@@ -31,7 +33,9 @@ export interface ViewportOptions {
 }
 
 export function viewportStream(options: ViewportOptions): AsyncIterableIterator<PresenceBatch> {
-  const { ids, interest, coalesceMs, read } = options;
+  const { ids, interest, coalesceMs, read, viewerId } = options;
+  const inViewport = new Set(ids);
+  const watched = inViewport.has(viewerId) ? ids : [...ids, viewerId];
   return new Repeater<PresenceBatch>(async (push, stop) => {
     let closed = false;
     const stopped = stop.then(() => {
@@ -40,12 +44,14 @@ export function viewportStream(options: ViewportOptions): AsyncIterableIterator<
     const dirty = new Set<UserId>();
     let wake: (() => void) | null = null;
     const watcher: Watcher = {
-      notify(userId) {
-        dirty.add(userId);
-        wake?.();
+      notify(userId, event) {
+        if (inViewport.has(userId)) dirty.add(userId);
+        // The viewer's own privacy changed (e.g. to NOBODY: no last-seen of anyone): re-read everything.
+        if (userId === viewerId && event.type === 'visibility') for (const id of ids) dirty.add(id);
+        if (dirty.size > 0) wake?.();
       },
     };
-    await interest.watch(watcher, ids);
+    await interest.watch(watcher, watched);
     try {
       const snapshot = await read(ids);
       const sent = new Map(snapshot.map((v) => [v.userId, v]));
@@ -68,7 +74,7 @@ export function viewportStream(options: ViewportOptions): AsyncIterableIterator<
         await emit({ snapshot: false, presences: changed });
       }
     } finally {
-      await interest.unwatch(watcher, ids);
+      await interest.unwatch(watcher, watched);
       options.onClose?.();
     }
 

@@ -21,6 +21,8 @@ export interface RedisHotStoreOptions {
   readonly ttlMs: number;
   /** Connect and command timeout; default 2 000 ms (a dead Redis must fail fast, not hang requests). */
   readonly timeoutMs?: number;
+  /** `all`: the feed hears every user (the eager-broadcast baseline); default `interest`. */
+  readonly feed?: 'interest' | 'all';
 }
 
 /** How long a device id stays bound to its user after its last claim. */
@@ -39,12 +41,12 @@ export class RedisHotStore implements HotStore {
   /** Round trips so far, so tests can prove batching. */
   roundTrips = 0;
 
-  private constructor(redis: ScriptedRedis, subscriber: Redis, space: KeySpace, ttlMs: number) {
+  private constructor(redis: ScriptedRedis, subscriber: Redis, space: KeySpace, ttlMs: number, feed: 'interest' | 'all') {
     this.#redis = redis;
     this.#subscriber = subscriber;
     this.#space = space;
     this.#ttlMs = ttlMs;
-    this.feed = new RedisFeed(subscriber, space);
+    this.feed = new RedisFeed(subscriber, space, feed);
     this.outbox = new RedisOutbox(redis, space);
   }
 
@@ -68,7 +70,7 @@ export class RedisHotStore implements HotStore {
     subscriber.on('error', () => undefined);
     await Promise.allSettled([redis.connect(), subscriber.connect()]);
     const space = { prefix: options.prefix ?? 'presence:', partitions: options.partitions ?? 16 };
-    return new RedisHotStore(redis, subscriber, space, options.ttlMs);
+    return new RedisHotStore(redis, subscriber, space, options.ttlMs, options.feed ?? 'interest');
   }
 
   get keySpace(): KeySpace {

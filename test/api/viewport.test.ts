@@ -75,8 +75,8 @@ describe('the viewport subscription', () => {
     const narrow = record<Batch>(session.client, SUB, { ids: ['alice'] });
     await narrow.next((e) => e.presence.snapshot, 'narrow snapshot');
     wide.stop();
-    await until(() => wide.completed || t.server.app.interest.watchedUsers === 1, 'the wide subscription to be gone');
-    await until(() => t.server.app.interest.watchedUsers === 1, 'carol no longer watched by this process');
+    // Watched now: alice, and bob himself (a subscription also watches its viewer, for reciprocity).
+    await until(() => t.server.app.interest.watchedUsers === 2, 'carol no longer watched by this process');
     await beat('carol', 'c1');
     await beat('alice', 'a1');
     await narrow.next(() => statuses(narrow, 'alice').includes('ONLINE'), 'alice ONLINE');
@@ -134,6 +134,16 @@ describe('the viewport subscription', () => {
     expect(statuses(second, 'alice').every((s) => s === expected)).toBe(true);
   });
 
+  it('should drop everyone\'s last-seen from the viewer\'s open subscription when the viewer switches to NOBODY (reciprocity)', async () => {
+    await beat('alice', 'a1');
+    await as('alice', 'mutation { signOff(deviceId: "a1") }');
+    const { feed } = await watch('bob', ['alice']);
+    expect(feed.events[0]!.presence.presences[0]).toMatchObject({ status: 'OFFLINE', lastSeen: { at: expect.any(String) } });
+    await as('bob', 'mutation { setPrivacy(mode: NOBODY) { privacy } }');
+    const after = await feed.next((e) => !e.presence.snapshot, 'the re-read after bob\'s own change');
+    expect(after.presence.presences).toEqual([{ userId: 'alice', status: 'OFFLINE', platforms: [], version: 2, lastSeen: null }]);
+  });
+
   it('should make a user visible on an open subscription when they add the watcher as a contact', async () => {
     await beat('alice', 'a1');
     await as('alice', 'mutation { removeContact(userId: "bob") }');
@@ -146,7 +156,8 @@ describe('the viewport subscription', () => {
 
   it('should stop listening to a user when the last local watcher leaves', async () => {
     const { feed } = await watch('bob', ['alice', 'carol']);
-    expect(t.server.app.interest.watchedUsers).toBe(2);
+    // alice, carol, and bob himself (a subscription also watches its viewer, for reciprocity).
+    expect(t.server.app.interest.watchedUsers).toBe(3);
     feed.stop();
     await until(() => t.server.app.interest.watchedUsers === 0, 'no user watched');
     const received = t.stores.hot.feed.received;

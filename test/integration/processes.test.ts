@@ -7,7 +7,7 @@ import { signToken } from '../../server/auth.js';
 import { neo4jConnection } from '../../scripts/neo4j/control.js';
 import { TEST_REDIS_URL } from '../../scripts/services.js';
 import { connectWs, gql, record, until } from '../support/clients.js';
-import { spawnServer, type ServerProcess } from '../support/process.js';
+import { spawnServer, type ServerProcess } from '../../scripts/server-process.js';
 import { realStores, type RealStores } from '../support/real-stores.js';
 import { FAST_ENV, TEST_SECRET } from '../support/server.js';
 import { DATABASE_URL, sql } from '../prisma/postgres.js';

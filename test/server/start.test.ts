@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET } from '../../server/config.js';
 import { signToken } from '../../server/auth.js';
 import { gql } from '../support/clients.js';
-import { spawnServer, type ServerProcess } from '../support/process.js';
+import { spawnServer, type ServerProcess } from '../../scripts/server-process.js';
 
 describe('the server started with no configuration', () => {
   let server: ServerProcess;

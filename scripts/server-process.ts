@@ -1,11 +1,11 @@
 /**
- * Real server processes for multi-process tests: `server/main.ts` started as a child with its own
- * environment, on a free port, killed (SIGTERM or SIGKILL) by the test.
+ * Real server processes for multi-process tests and benchmarks: `server/main.ts` started as a child
+ * with its own environment, on a free port, stopped (SIGTERM) or killed (SIGKILL) by the caller.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 export interface ServerProcess {
   readonly url: string;
