@@ -27,7 +27,7 @@ import { signToken } from '../server/auth.js';
 import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { PresenceService } from '../service/presence.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
-import { commandLine, round } from './stats.js';
+import { commandLine, round, summary } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -65,7 +65,8 @@ const pick = rng(42);
 const contactsOf = watchers.map(() => {
   const set = new Set<string>();
   while (set.size < C) set.add(users[Math.floor(pick() * N)]!);
-  return [...set].sort();
+  // In drawing order: a viewport (the first V) is a random V of the contacts, not the lowest ids.
+  return [...set];
 });
 
 const neo4j = await ensureNeo4j();
@@ -126,12 +127,15 @@ async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>>
     let presences = 0;
     let bytes = 0;
     let snapshots = 0;
+    /** When each (user, version) was committed, and when each copy of it arrived: matched after the run. */
+    const committedAt = new Map<string, number>();
+    const receipts: [key: string, at: number][] = [];
     for (const [i, w] of watchers.entries()) {
       const server = servers[i % P]!;
       const token = await signToken(DEV_JWT_SECRET, w);
       const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
       clients.push(client);
-      client.subscribe<{ presence: { snapshot: boolean; presences: unknown[] } }>(
+      client.subscribe<{ presence: { snapshot: boolean; presences: { userId: string; version: number }[] } }>(
         { query: 'subscription ($ids: [ID!]!) { presence(viewport: $ids) { snapshot presences { userId status version } } }', variables: { ids: contactsOf[i]!.slice(0, V) } },
         {
           next: (result) => {
@@ -139,9 +143,11 @@ async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>>
               snapshots++;
               return;
             }
+            const now = performance.now();
             frames++;
             presences += result.data?.presence.presences.length ?? 0;
             bytes += JSON.stringify(result).length;
+            for (const p of result.data?.presence.presences ?? []) receipts.push([`${p.userId}:${p.version}`, now]);
           },
           error: () => undefined,
           complete: () => undefined,
@@ -163,7 +169,11 @@ async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>>
           const next = !active.get(u);
           active.set(u, next);
           transitions++;
-          return driverService.heartbeat(u, `${u}-d`, 'WEB', next ? 'ACTIVE' : 'IDLE');
+          const sent = performance.now();
+          return driverService.heartbeat(u, `${u}-d`, 'WEB', next ? 'ACTIVE' : 'IDLE').then((applied) => {
+            // Timed from before the commit: the figure includes the Redis round trip of the write.
+            if (applied.transition) committedAt.set(`${u}:${applied.transition.version}`, sent);
+          });
         }),
       );
       if (transitions % T < due) process.stderr.write('.');
@@ -174,9 +184,11 @@ async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>>
     process.stderr.write(' done\n');
     const after = await Promise.all(servers.map(scrape));
     const perProcess = (key: 'feed' | 'cpu') => after.reduce((sum, a, i) => sum + (a[key] - before[i]![key]), 0) / P;
+    const lat = summary(receipts.flatMap(([key, at]) => (committedAt.has(key) ? [at - committedAt.get(key)!] : [])));
     return {
       mode,
       transitions,
+      deliveryLatencyMs: { p50: round(lat.p50, 1), p99: round(lat.p99, 1), max: round(lat.max, 1), samples: lat.n },
       frames,
       presences,
       bytes,

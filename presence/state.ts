@@ -119,6 +119,11 @@ export function apply(state: UserState, command: Command, timing: Timing): Appli
   // The true last-seen: the latest sign of life of any device that has left (monotonic).
   const lastSeen = leftAt === null ? state.lastSeen : Math.max(state.lastSeen ?? 0, toBucket(leftAt));
   let draft: UserState = { ...state, devices, manual, lastSeen };
+  if (manual !== 'INVISIBLE' && state.manual === 'INVISIBLE' && Object.keys(devices).length === 0) {
+    // Leaving INVISIBLE while offline: the last-seen stays the frozen one, so nothing the user did
+    // while invisible ever shows. The next time they are seen visibly moves it on.
+    draft = { ...draft, lastSeen: state.published.lastSeen };
+  }
   if (manual === 'INVISIBLE' && state.manual !== 'INVISIBLE') {
     // Freeze what others see: OFFLINE, last seen now if a device is live, else when last seen.
     const live = Object.keys(devices).length > 0;

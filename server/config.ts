@@ -44,7 +44,7 @@ export interface Config {
    * every change and every subscription covers all the viewer's contacts. Never use eager in production.
    */
   readonly fanout: 'viewport' | 'eager';
-  /** PRESENCE_COALESCE_MS: changes for one subscription within this window go out as one batch. Default 50. */
+  /** PRESENCE_COALESCE_MS: at most one batch per subscription per window; changes within it go out together. Default 50. */
   readonly coalesceMs: number;
   /** PRESENCE_SWEEP_MS: how often each process sweeps the expiry index. Default 250. */
   readonly sweepMs: number;

@@ -1,6 +1,7 @@
 /**
  * One `presence(viewport:)` subscription: first a snapshot of the whole viewport as this viewer may see
- * it, then only changes of users in the viewport, coalesced.
+ * it, then only changes of users in the viewport, coalesced: a change after a quiet spell goes out at
+ * once, changes within `coalesceMs` of the last batch go out together at the end of that window.
  *
  * Order of events: the watcher is registered before the snapshot is read, so a change that races the
  * snapshot is re-read after it (and dropped if the viewer sees no difference). Each tick reads through
@@ -43,6 +44,7 @@ export function viewportStream(options: ViewportOptions): AsyncIterableIterator<
     });
     const dirty = new Set<UserId>();
     let wake: (() => void) | null = null;
+    let lastSentAt = Number.NEGATIVE_INFINITY;
     const watcher: Watcher = {
       notify(userId, event) {
         if (inViewport.has(userId)) dirty.add(userId);
@@ -60,7 +62,10 @@ export function viewportStream(options: ViewportOptions): AsyncIterableIterator<
         if (dirty.size === 0) await Promise.race([new Promise<void>((r) => (wake = r)), stopped]);
         wake = null;
         if (closed) break;
-        if (coalesceMs > 0) await Promise.race([delay(coalesceMs), stopped]);
+        // Throttle, not debounce: a change after a quiet spell goes out at once; changes within
+        // `coalesceMs` of the last batch wait out the rest of the window and go out together.
+        const wait = lastSentAt + coalesceMs - performance.now();
+        if (wait > 0) await Promise.race([delay(wait), stopped]);
         if (closed) break;
         const batchIds = [...dirty];
         dirty.clear();
@@ -80,6 +85,7 @@ export function viewportStream(options: ViewportOptions): AsyncIterableIterator<
 
     async function emit(batch: PresenceBatch): Promise<void> {
       options.onBatch?.(batch);
+      lastSentAt = performance.now();
       await push(batch);
     }
   });

@@ -456,6 +456,14 @@ describe('apply: INVISIBLE', () => {
     });
     expect(apply(invisible, setManual('DND', T0 + 100_000), DEFAULTS).transition).toMatchObject({ from: 'OFFLINE', to: 'DND', version: 3 });
   });
+
+  it('should never reveal activity while invisible: leaving INVISIBLE while offline keeps the frozen last-seen', () => {
+    const steps = run(invisible, [signOff('web', T0 + 3 * MINUTE), setManual('AUTO', T0 + 10 * MINUTE), tick(T0 + 11 * MINUTE)]);
+    expect(steps.map((s) => [s.transition, s.state.published])).toEqual(steps.map(() => [null, frozen]));
+    // Seen visibly again: the last-seen moves on from there.
+    const seen = run(last(steps).state, [heartbeat('web', 'WEB', T0 + 20 * MINUTE), signOff('web', T0 + 21 * MINUTE)]);
+    expect(last(seen).state.published).toEqual({ status: 'OFFLINE', platforms: [], lastSeen: T0 + 21 * MINUTE });
+  });
 });
 
 describe('apply: versions and revisions', () => {
