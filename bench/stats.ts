@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
 /** Small helpers for benchmark figures: percentiles over recorded samples, and the command that ran. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -15,4 +17,23 @@ export function commandLine(): string {
 
 export function round(n: number, digits = 2): number {
   return Number(n.toFixed(digits));
+}
+
+/** Where and when a figure was made: every scenario's JSON carries this. */
+export function environment(): { machine: string; cpus: number; memoryGiB: number; node: string; date: string; commit: string } {
+  const cpus = os.cpus();
+  let commit = 'unknown';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout
+  }
+  return {
+    machine: `${cpus[0]?.model ?? 'unknown cpu'} (${os.platform()} ${os.arch()})`,
+    cpus: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+    commit,
+  };
 }
