@@ -23,6 +23,7 @@ export async function subscribePresence(ctx: RequestContext, viewport: readonly 
   // The eager baseline (benchmarks only) watches every contact instead of what is on screen.
   const ids = app.config.fanout === 'eager' ? await allContacts(app.graph, viewer) : asked;
   app.metrics.subscriptions.inc();
+  app.relay.open(viewer);
   return viewportStream({
     viewerId: viewer,
     ids,
@@ -33,7 +34,10 @@ export async function subscribePresence(ctx: RequestContext, viewport: readonly 
       app.metrics.batches.inc();
       app.metrics.presencesSent.inc(batch.presences.length);
     },
-    onClose: () => app.metrics.subscriptions.dec(),
+    onClose: () => {
+      app.metrics.subscriptions.dec();
+      app.relay.close(viewer);
+    },
   });
 }
 

@@ -38,6 +38,8 @@ const MAX_TIMER = 2 ** 31 - 1;
 export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: App, verify: Verifier): Gateway {
   const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
   const sessions = new Map<WebSocket, Session>();
+  /** Disconnects still being recorded; shutdown waits for them before the stores close. */
+  const recording = new Set<Promise<unknown>>();
   const { service, metrics, log, config } = app;
 
   const refresh = (session: Session) => {
@@ -124,13 +126,17 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
         for (const t of session.timers) clearTimeout(t);
         const { device, identity } = session;
         if (!device) return;
-        try {
-          const applied = await service.disconnect(identity.userId, device.deviceId);
-          if (applied.transition) metrics.transitions.inc({ cause: applied.transition.cause });
-        } catch (error) {
-          // The device expires by its TTL anyway; nothing is lost.
-          log.warn({ err: error, userId: identity.userId }, 'disconnect not recorded; the device will expire by TTL');
-        }
+        const done = service.disconnect(identity.userId, device.deviceId).then(
+          (applied) => {
+            if (applied.transition) metrics.transitions.inc({ cause: applied.transition.cause });
+          },
+          (error: unknown) => {
+            // The device expires by its TTL anyway; nothing is lost.
+            log.warn({ err: error, userId: identity.userId }, 'disconnect not recorded; the device will expire by TTL');
+          },
+        );
+        recording.add(done);
+        await done.finally(() => recording.delete(done));
       },
     },
     wss,
@@ -177,6 +183,12 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
     async close() {
       for (const socket of wss.clients) socket.close(CloseCode.GoingAway, 'Server shutting down');
       await disposable.dispose();
+      // Every device of this process enters its grace window before the stores close, so clients
+      // that reconnect to another process in time make no OFFLINE flap. Sockets close asynchronously:
+      // wait (bounded) until each one's close has been handled.
+      const deadline = Date.now() + 5_000;
+      while (sessions.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await Promise.allSettled([...recording]);
     },
   };
 }

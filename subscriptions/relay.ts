@@ -48,6 +48,8 @@ export class PresenceRelay {
   readonly #records = new Map<UserId, PresenceRecord>();
   /** viewer → what the graph said about the targets this viewer watches. */
   readonly #audiences = new Map<UserId, CachedAudience>();
+  /** Open subscriptions per viewer in this process. */
+  readonly #viewers = new Map<UserId, number>();
   /** Hot-store reads, batched over every subscription that misses in the same tick. */
   readonly #recordLoader: DataLoader<UserId, PresenceRecord | null>;
   /** Round trips made, for tests and metrics. */
@@ -97,9 +99,25 @@ export class PresenceRelay {
     this.#records.delete(userId);
   }
 
-  /** A viewer's last subscription in this process ended. */
-  forgetViewer(viewerId: UserId): void {
+  /** A subscription of `viewerId` opened in this process. */
+  open(viewerId: UserId): void {
+    this.#viewers.set(viewerId, (this.#viewers.get(viewerId) ?? 0) + 1);
+  }
+
+  /** A subscription of `viewerId` ended; after their last one, what was cached for them goes. */
+  close(viewerId: UserId): void {
+    const left = (this.#viewers.get(viewerId) ?? 1) - 1;
+    if (left > 0) {
+      this.#viewers.set(viewerId, left);
+      return;
+    }
+    this.#viewers.delete(viewerId);
     this.#audiences.delete(viewerId);
+  }
+
+  /** Viewers with cached relations (tests, metrics). */
+  get cachedViewers(): number {
+    return this.#audiences.size;
   }
 
   /** What `viewerId` may see of each of `ids`, now. */

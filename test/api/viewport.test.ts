@@ -160,6 +160,7 @@ describe('the viewport subscription', () => {
     expect(t.server.app.interest.watchedUsers).toBe(3);
     feed.stop();
     await until(() => t.server.app.interest.watchedUsers === 0, 'no user watched');
+    expect(t.server.app.relay.cachedViewers).toBe(0);
     const received = t.stores.hot.feed.received;
     await beat('alice', 'a1');
     await beat('carol', 'c1');
