@@ -1,22 +1,30 @@
 /**
- * Fan-out: viewport-scoped lazy fan-out against the naive eager broadcast, same workload, same run.
+ * Fan-out: viewport-scoped lazy fan-out against the naive eager broadcast and against the peer stack
+ * (graphql-redis-subscriptions + withFilter over one topic), same workload, same run.
  *
  *   npm run bench:fanout -- [--users 20000] [--watchers 200] [--contacts 200] [--viewport 20]
- *                           [--rate 500] [--seconds 10] [--processes 2] [--modes viewport,eager]
+ *                           [--rate 500] [--seconds 10] [--processes 2] [--modes viewport,eager,peer]
  *
  * N users (all EVERYONE), W watchers each listing C of them as contacts and subscribing to a viewport
  * of V of those; P real server processes (server/main.ts) on the real Redis and Neo4j; T transitions/s
  * (activity toggles of random users) for S seconds, driven straight into Redis as other server
- * processes would. For each mode it prints frames and presences received by the watchers, Redis
- * messages received per process and CPU seconds per process; then the eager/viewport ratios.
+ * processes would. For each mode it prints frames and presences received by the watchers, delivery
+ * latency, Redis messages received per process, CPU seconds and resident memory per process; then the
+ * eager/viewport and peer/viewport ratios.
  *
  * In eager mode every process hears every change and every subscription covers all of its viewer's
  * contacts — "push every change to every contact" — the design that does not scale.
- * Bounded: one run per mode, S ≤ 60 s; everything it created is removed at the end.
+ * In peer mode the P processes are bench/peers/redis-subscriptions/server.ts — the stack a team would
+ * assemble from the libraries' docs: every transition is published as `{ userId, status, version }` to
+ * one topic, every process receives all of them, and every subscription's `withFilter` keeps the ids of
+ * its viewport. Same watchers, same viewports, same subscription document, same transitions.
+ * Bounded: one run per mode, S ≤ 60 s, at most 30 s of draining; everything it created is removed.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { createClient } from 'graphql-ws';
+import { Redis } from 'ioredis';
 import neo4jDriver from 'neo4j-driver';
 import WebSocket from 'ws';
 import { RedisHotStore } from '../hot/redis/store.js';
@@ -27,7 +35,12 @@ import { signToken } from '../server/auth.js';
 import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { PresenceService } from '../service/presence.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
-import { commandLine, round, summary } from './stats.js';
+import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
+import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
+import { commandLine, environment, round, summary } from './stats.js';
+
+type Mode = 'viewport' | 'eager' | 'peer';
+const MODES: readonly Mode[] = ['viewport', 'eager', 'peer'];
 
 const { values } = parseArgs({
   options: {
@@ -38,7 +51,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
     processes: { type: 'string', default: '2' },
-    modes: { type: 'string', default: 'viewport,eager' },
+    modes: { type: 'string', default: MODES.join(',') },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
   },
 });
@@ -49,9 +62,13 @@ const V = Math.min(Number(values.viewport), C);
 const T = Number(values.rate);
 const S = Math.min(Number(values.seconds), 60);
 const P = Number(values.processes);
-const modes = values.modes.split(',') as ('viewport' | 'eager')[];
+const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
+for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}; one or more of ${MODES.join(',')}`);
+/** After the last transition: wait at least this long, and until no delivery arrived for this long. */
+const QUIET_MS = 1_000;
+const MAX_DRAIN_MS = 30_000;
 
-/** Deterministic pseudo-random numbers, so both modes get the same graph and the same transitions. */
+/** Deterministic pseudo-random numbers, so all modes get the same graph and the same transitions. */
 function rng(seed: number) {
   return () => {
     seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
@@ -68,65 +85,133 @@ const contactsOf = watchers.map(() => {
   // In drawing order: a viewport (the first V) is a random V of the contacts, not the lowest ids.
   return [...set];
 });
+/** How many watchers should receive a change of each user: every copy a correct design must deliver. */
+const countWatchers = (lists: string[][]) => {
+  const counts = new Map<string, number>();
+  for (const list of lists) for (const u of list) counts.set(u, (counts.get(u) ?? 0) + 1);
+  return counts;
+};
+const viewportWatchers = countWatchers(contactsOf.map((c) => c.slice(0, V)));
+const contactWatchers = countWatchers(contactsOf);
 
-const neo4j = await ensureNeo4j();
-const namespace = `bench-${randomUUID().slice(0, 8)}`;
-const driver = neo4jDriver.driver(neo4j.uri, neo4jDriver.auth.basic(neo4j.user, neo4j.password));
 const results: Record<string, unknown>[] = [];
-
-try {
-  // One graph for both modes: every user EVERYONE, watcher → contact edges.
-  await driver.executeQuery('UNWIND $ids AS id CREATE (:User {ns: $ns, id: id, privacy: "EVERYONE"})', { ns: namespace, ids: [...users, ...watchers] });
-  const edges = watchers.flatMap((w, i) => contactsOf[i]!.map((c) => ({ w, c })));
-  for (let i = 0; i < edges.length; i += 5_000) {
-    await driver.executeQuery('UNWIND $edges AS e MATCH (w:User {ns: $ns, id: e.w}), (c:User {ns: $ns, id: e.c}) CREATE (w)-[:CONTACT]->(c)', { ns: namespace, edges: edges.slice(i, i + 5_000) });
+if (modes.some((m) => m !== 'peer')) {
+  const neo4j = await ensureNeo4j();
+  const namespace = `bench-${randomUUID().slice(0, 8)}`;
+  const driver = neo4jDriver.driver(neo4j.uri, neo4jDriver.auth.basic(neo4j.user, neo4j.password));
+  try {
+    // One graph for both of our modes: every user EVERYONE, watcher → contact edges.
+    await driver.executeQuery('UNWIND $ids AS id CREATE (:User {ns: $ns, id: id, privacy: "EVERYONE"})', { ns: namespace, ids: [...users, ...watchers] });
+    const edges = watchers.flatMap((w, i) => contactsOf[i]!.map((c) => ({ w, c })));
+    for (let i = 0; i < edges.length; i += 5_000) {
+      await driver.executeQuery('UNWIND $edges AS e MATCH (w:User {ns: $ns, id: e.w}), (c:User {ns: $ns, id: e.c}) CREATE (w)-[:CONTACT]->(c)', { ns: namespace, edges: edges.slice(i, i + 5_000) });
+    }
+    for (const mode of modes) results.push(await run(mode, { uri: neo4j.uri, namespace }));
+  } finally {
+    await driver.executeQuery('MATCH (u:User {ns: $ns}) DETACH DELETE u', { ns: namespace }).catch(() => undefined);
+    await driver.close();
   }
-  for (const mode of modes) results.push(await run(mode));
-} finally {
-  await driver.executeQuery('MATCH (u:User {ns: $ns}) DETACH DELETE u', { ns: namespace }).catch(() => undefined);
-  await driver.close();
+} else {
+  for (const mode of modes) results.push(await run(mode, undefined));
 }
 
-const [viewport, eager] = [results.find((r) => r.mode === 'viewport'), results.find((r) => r.mode === 'eager')] as (Record<string, number> | undefined)[];
-const ratio = (key: string) => (viewport && eager ? round(eager[key]! / Math.max(viewport[key]!, 1e-9), 1) : undefined);
+type Figures = Record<string, number> & { deliveryLatencyMs: Record<string, number>; rssMbPerProcess: Record<string, number> };
+const byMode = (mode: Mode) => results.find((r) => r.mode === mode) as Figures | undefined;
+const [viewport, eager, peer] = [byMode('viewport'), byMode('eager'), byMode('peer')];
+const figure = (r: Figures, key: string) =>
+  key === 'deliveryLatencyP99' ? r.deliveryLatencyMs.p99! : key === 'rssMbPerProcess' ? r.rssMbPerProcess.peak! : r[key]!;
+const ratio = (other: Figures | undefined, key: string, digits = 1) =>
+  viewport && other ? round(figure(other, key) / Math.max(figure(viewport, key), 1e-9), digits) : undefined;
+const ratios = (other: Figures | undefined, existing: number) => ({
+  frames: ratio(other, 'frames', existing),
+  presences: ratio(other, 'presences', existing),
+  redisMessagesPerProcess: ratio(other, 'redisMessagesPerProcess', existing),
+  cpuSecondsPerProcess: ratio(other, 'cpuSecondsPerProcess', existing),
+  deliveriesPerSecond: ratio(other, 'deliveriesPerSecond', 2),
+  deliveryLatencyP99: ratio(other, 'deliveryLatencyP99', 2),
+  rssMbPerProcess: ratio(other, 'rssMbPerProcess', 2),
+});
 console.log(
   JSON.stringify(
     {
       command: commandLine(),
+      environment: environment(),
       parameters: { users: N, watchers: W, contactsPerWatcher: C, viewport: V, transitionsPerSecond: T, seconds: S, processes: P },
       results,
-      eagerOverViewport: { frames: ratio('frames'), presences: ratio('presences'), redisMessagesPerProcess: ratio('redisMessagesPerProcess'), cpuSecondsPerProcess: ratio('cpuSecondsPerProcess') },
+      eagerOverViewport: ratios(eager, 1),
+      peerOverViewport: ratios(peer, 2),
+      notes: [
+        'expectedPresences: copies a design that sends every change to every watcher of it would deliver (viewport and peer: watchers with the user in their viewport; eager: watchers listing the user as a contact). viewport coalesces per subscription (50 ms), so it may send fewer: only the latest state of a user within a window.',
+        'deliveryLatencyMs: from before the transition was written to its arrival at a watcher. viewport/eager: before the Lua commit (state + XADD + PUBLISH); peer: before a bare PUBLISH of { userId, status, version } on its one topic (the peer keeps no state).',
+        'peer: no auth, no privacy checks (no contacts, modes or blocks: every payload goes to every viewport listing the user), no coalescing, no state; its snapshot is the viewport with every status UNKNOWN. viewport/eager check privacy per viewer on every event.',
+        'redisMessagesPerProcess: presence messages each server process received from Redis (viewport: only for users it watches; eager and peer: all of them).',
+        'cpuSecondsPerProcess and rssMbPerProcess: process_cpu_seconds_total and process_resident_memory_bytes of each server process from its /metrics (prom-client default metrics, the same for both servers); cpu from just before the first transition to the end of draining; rss sampled every second over the same span (peak) and at its end.',
+        'deliveriesPerSecond: presences received / seconds from the first transition to the last delivery; drainMs: from the last transition sent to the last delivery received.',
+        'Everything (driver, watchers, P servers, Redis, Neo4j) shares this machine: compare figures from the same run only.',
+      ],
     },
     null,
     2,
   ),
 );
 
-async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>> {
+async function run(mode: Mode, graph: { uri: string; namespace: string } | undefined): Promise<Record<string, unknown>> {
   const prefix = `bench:fan:${randomUUID().slice(0, 8)}:`;
   const timing = makeTiming();
   if (!timing.ok) throw new Error(timing.error);
-  const env = {
-    REDIS_URL: values.redis,
-    REDIS_PREFIX: prefix,
-    NEO4J_URI: neo4j.uri,
-    NEO4J_NAMESPACE: namespace,
-    DEMO_SEED: 'false',
-    PRESENCE_FANOUT: mode,
-    JWT_SECRET: '',
-    LOG_LEVEL: 'warn',
-  };
-  const servers: ServerProcess[] = await Promise.all(Array.from({ length: P }, () => spawnServer(env, 60_000)));
-  const hot = await RedisHotStore.connect({ url: values.redis, prefix, ttlMs: timing.timing.ttlMs });
-  const driverService = new PresenceService({ hot, lastSeen: new EmbeddedLastSeenStore(), timing: timing.timing, clock: Date.now });
+  const topic = `${prefix}PRESENCE_CHANGED`;
+  const servers: ServerProcess[] =
+    mode === 'peer'
+      ? await Promise.all(Array.from({ length: P }, () => spawnPeer({ REDIS_URL: values.redis, PEER_TOPIC: topic }, 60_000)))
+      : await Promise.all(
+          Array.from({ length: P }, () =>
+            spawnServer(
+              {
+                REDIS_URL: values.redis,
+                REDIS_PREFIX: prefix,
+                NEO4J_URI: graph!.uri,
+                NEO4J_NAMESPACE: graph!.namespace,
+                DEMO_SEED: 'false',
+                PRESENCE_FANOUT: mode,
+                JWT_SECRET: '',
+                LOG_LEVEL: 'warn',
+              },
+              60_000,
+            ),
+          ),
+        );
+  // viewport/eager: transitions are committed by the service into the hot store, as another server
+  // process would. peer: they are published with RedisPubSub, as a team on that stack would.
+  let hot: RedisHotStore | undefined;
+  let pubsub: RedisPubSub | undefined;
   const clients: ReturnType<typeof createClient>[] = [];
   try {
-    // Everyone online first, so every transition below is a visible ACTIVE/IDLE toggle.
-    for (let i = 0; i < N; i += 500) await Promise.all(users.slice(i, i + 500).map((u) => driverService.heartbeat(u, `${u}-d`, 'WEB', 'ACTIVE')));
+    let commit: (userId: string, active: boolean) => Promise<number | undefined>;
+    if (mode === 'peer') {
+      // Typed against ioredis 5 (its optional dependency); this repo's ioredis 6 clients work as they are.
+      type Client = NonNullable<ConstructorParameters<typeof RedisPubSub>[0]>['publisher'];
+      const peerPubsub = new RedisPubSub({ publisher: new Redis(values.redis) as unknown as Client, subscriber: new Redis(values.redis) as unknown as Client });
+      pubsub = peerPubsub;
+      const versions = new Map<string, number>();
+      commit = async (userId, active) => {
+        const version = (versions.get(userId) ?? 0) + 1;
+        versions.set(userId, version);
+        await peerPubsub.publish<PresenceChanged>(topic, { userId, status: active ? 'ONLINE' : 'IDLE', version });
+        return version;
+      };
+    } else {
+      const store = await RedisHotStore.connect({ url: values.redis, prefix, ttlMs: timing.timing.ttlMs });
+      hot = store;
+      const driverService = new PresenceService({ hot: store, lastSeen: new EmbeddedLastSeenStore(), timing: timing.timing, clock: Date.now });
+      // Everyone online first, so every transition below is a visible ACTIVE/IDLE toggle.
+      for (let i = 0; i < N; i += 500) await Promise.all(users.slice(i, i + 500).map((u) => driverService.heartbeat(u, `${u}-d`, 'WEB', 'ACTIVE')));
+      commit = async (userId, active) => (await driverService.heartbeat(userId, `${userId}-d`, 'WEB', active ? 'ACTIVE' : 'IDLE')).transition?.version;
+    }
     let frames = 0;
     let presences = 0;
     let bytes = 0;
     let snapshots = 0;
+    let lastReceiptAt = 0;
     /** When each (user, version) was committed, and when each copy of it arrived: matched after the run. */
     const committedAt = new Map<string, number>();
     const receipts: [key: string, at: number][] = [];
@@ -144,6 +229,7 @@ async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>>
               return;
             }
             const now = performance.now();
+            lastReceiptAt = now;
             frames++;
             presences += result.data?.presence.presences.length ?? 0;
             bytes += JSON.stringify(result).length;
@@ -156,10 +242,21 @@ async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>>
     }
     while (snapshots < W) await new Promise((r) => setTimeout(r, 20));
     const before = await Promise.all(servers.map(scrape));
+    const peakRss = before.map((b) => b.rss);
+    const sampler = setInterval(() => {
+      servers.forEach((server, i) =>
+        scrape(server).then(
+          (s) => (peakRss[i] = Math.max(peakRss[i]!, s.rss)),
+          () => undefined,
+        ),
+      );
+    }, 1_000);
     const toggle = rng(7);
     const active = new Map(users.map((u) => [u, true]));
     let transitions = 0;
+    let expectedPresences = 0;
     const started = Date.now();
+    const startedAt = performance.now();
     process.stderr.write(`[${mode}] driving ${T}/s for ${S}s `);
     while (Date.now() - started < S * 1000) {
       const due = Math.floor(((Date.now() - started) / 1000) * T) - transitions;
@@ -169,21 +266,28 @@ async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>>
           const next = !active.get(u);
           active.set(u, next);
           transitions++;
+          expectedPresences += (mode === 'eager' ? contactWatchers : viewportWatchers).get(u) ?? 0;
           const sent = performance.now();
-          return driverService.heartbeat(u, `${u}-d`, 'WEB', next ? 'ACTIVE' : 'IDLE').then((applied) => {
-            // Timed from before the commit: the figure includes the Redis round trip of the write.
-            if (applied.transition) committedAt.set(`${u}:${applied.transition.version}`, sent);
+          // Timed from before the commit: the figure includes the Redis round trip of the write.
+          return commit(u, next).then((version) => {
+            if (version !== undefined) committedAt.set(`${u}:${version}`, sent);
           });
         }),
       );
       if (transitions % T < due) process.stderr.write('.');
       await new Promise((r) => setTimeout(r, 10));
     }
-    // Let in-flight frames land (a benchmark may wait; tests may not).
-    await new Promise((r) => setTimeout(r, 1_000));
+    // Let in-flight frames land (a benchmark may wait; tests may not): at least QUIET_MS, and until
+    // nothing arrived for QUIET_MS — a design that queues keeps delivering after the driver stopped.
+    const drivenAt = performance.now();
+    do await new Promise((r) => setTimeout(r, 100));
+    while ((performance.now() - drivenAt < QUIET_MS || performance.now() - lastReceiptAt < QUIET_MS) && performance.now() - drivenAt < MAX_DRAIN_MS);
+    clearInterval(sampler);
     process.stderr.write(' done\n');
     const after = await Promise.all(servers.map(scrape));
+    after.forEach((a, i) => (peakRss[i] = Math.max(peakRss[i]!, a.rss)));
     const perProcess = (key: 'feed' | 'cpu') => after.reduce((sum, a, i) => sum + (a[key] - before[i]![key]), 0) / P;
+    const meanMb = (bytesPerProcess: number[]) => round(bytesPerProcess.reduce((sum, b) => sum + b, 0) / P / 2 ** 20, 1);
     const lat = summary(receipts.flatMap(([key, at]) => (committedAt.has(key) ? [at - committedAt.get(key)!] : [])));
     return {
       mode,
@@ -191,21 +295,31 @@ async function run(mode: 'viewport' | 'eager'): Promise<Record<string, unknown>>
       deliveryLatencyMs: { p50: round(lat.p50, 1), p99: round(lat.p99, 1), max: round(lat.max, 1), samples: lat.n },
       frames,
       presences,
+      expectedPresences,
       bytes,
       framesPerSecond: round(frames / S, 1),
+      deliveriesPerSecond: round(presences / Math.max(S, (Math.max(lastReceiptAt, drivenAt) - startedAt) / 1000), 1),
+      drainMs: Math.max(0, Math.round(lastReceiptAt - drivenAt)),
       redisMessagesPerProcess: round(perProcess('feed'), 1),
       cpuSecondsPerProcess: round(perProcess('cpu'), 2),
+      rssMbPerProcess: { before: meanMb(before.map((b) => b.rss)), peak: meanMb(peakRss), after: meanMb(after.map((a) => a.rss)) },
     };
   } finally {
     for (const c of clients) await c.dispose();
     await Promise.all(servers.map((s) => s.stop()));
-    await hot.purge();
-    await hot.close();
+    await hot?.purge();
+    await hot?.close();
+    await pubsub?.close();
   }
 }
 
-async function scrape(server: ServerProcess): Promise<{ feed: number; cpu: number }> {
+/** Both servers expose prom-client's default metrics; the Redis message counter is each one's own. */
+async function scrape(server: ServerProcess): Promise<{ feed: number; cpu: number; rss: number }> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
   const value = (name: string) => Number(text.match(new RegExp(`^${name} ([\\d.e+-]+)`, 'm'))?.[1] ?? Number.NaN);
-  return { feed: value('presence_feed_messages_total'), cpu: value('process_cpu_seconds_total') };
+  return {
+    feed: value('(?:presence_feed_messages_total|peer_redis_messages_total)'),
+    cpu: value('process_cpu_seconds_total'),
+    rss: value('process_resident_memory_bytes'),
+  };
 }

@@ -18,10 +18,18 @@ export interface ServerProcess {
   stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
 }
 
-export async function spawnServer(env: Record<string, string>, startTimeoutMs = 30_000): Promise<ServerProcess> {
+export interface SpawnOptions {
+  /**
+   * Extra node flags placed before the loader, e.g. `--max-old-space-size=8192`, `--expose-gc` or
+   * `--inspect=127.0.0.1:0` (benchmarks). Default: none.
+   */
+  readonly nodeFlags?: readonly string[];
+}
+
+export async function spawnServer(env: Record<string, string>, startTimeoutMs = 30_000, options: SpawnOptions = {}): Promise<ServerProcess> {
   // One process (node with tsx's loader), not the tsx CLI, which runs the server in a grandchild that
   // a SIGKILL of the CLI would orphan.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,0 +1,828 @@
+/**
+ * The benchmark suite: runs each scenario script as a child process, keeps the JSON it prints in
+ * `bench/results/<scenario>.json`, then renders `bench/RESULTS.md` (and `bench/results/fanout.svg`)
+ * from every JSON file in `bench/results/` — including ones this run did not touch.
+ *
+ *   npm run bench                              # every scenario, with the defaults below (a few minutes on 2 cores)
+ *   npm run bench -- batch-read                # one scenario with its defaults
+ *   npm run bench -- batch-read --seconds 30   # … arguments after the name are appended (a repeated flag: the last wins)
+ *   npm run bench -- heartbeat,offline         # several, with their defaults
+ *   npm run bench -- --render                  # RESULTS.md from bench/results/ only; runs nothing
+ *
+ * Order of events per scenario: `npm run -s bench:<name> -- <defaults> <args>` in its own process group;
+ * its stderr (progress) streams through, its stdout is parsed as the one JSON object it prints. Exit 0
+ * and valid JSON → the file is (over)written; anything else → the previous file is kept and the suite
+ * carries on with the next scenario, then exits 1. Each scenario is bounded by its own limits; this
+ * runner also stops one after 20 minutes (SIGTERM to its group, SIGKILL 30 s later). Ctrl-C stops the
+ * running scenario (it cleans up after itself), skips the rest and still renders.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { environment } from './stats.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const RESULTS_MD = join(ROOT, 'bench', 'RESULTS.md');
+const SCENARIO_TIMEOUT_MS = 20 * 60_000;
+
+interface Scenario {
+  readonly name: string;
+  /** What it measures, one line (shown in RESULTS.md). */
+  readonly what: string;
+  /** Modest defaults: the whole suite fits in a few minutes on this project's 2-core machines. */
+  readonly args: readonly string[];
+}
+
+const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'connections',
+    what: 'Idle graphql-ws device sessions with one viewport subscription each, held by one server process: memory per connection',
+    // 20 000, or fewer where one process may not hold that many files (this machine kind's hard limit
+    // is 20 000; the server needs a few files besides its sockets): fails fast otherwise.
+    args: ['--connections', String(Math.min(20_000, openFilesHardLimit() - 200))],
+  },
+  {
+    name: 'heartbeat',
+    what: 'Heartbeat ingest from one process into the real Redis (the gateway keep-alive path)',
+    args: ['--users', '10000', '--seconds', '10', '--concurrency', '256'],
+  },
+  {
+    name: 'fanout',
+    what: 'Viewport fan-out against the eager baseline (and the peer stack when present), same workload, real server processes',
+    args: ['--seconds', '10'],
+  },
+  {
+    name: 'batch-read',
+    what: '`presences(userIds: 500)` and `contacts(first: 100)` over HTTP under concurrent load, one server process',
+    args: ['--users', '20000', '--seconds', '10', '--concurrency', '32'],
+  },
+  {
+    name: 'offline',
+    what: 'Device expiry → OFFLINE transition on the feed, several sweepers racing',
+    args: ['--devices', '2000', '--ttl', '3000', '--sweep', '250', '--processes', '2'],
+  },
+  {
+    name: 'channels',
+    what: 'Per-user against sharded Redis channels: messages a process receives, publish rate, viewport churn',
+    args: ['--users', '20000', '--watched', '2000', '--messages', '20000'],
+  },
+];
+
+/** This process's hard open-files limit (what `ulimit -n` may be raised to without root); Infinity when unknown. */
+function openFilesHardLimit(): number {
+  try {
+    const hard = readFileSync('/proc/self/limits', 'utf8').match(/^Max open files\s+\S+\s+(\S+)/m)?.[1];
+    return hard === undefined || hard === 'unlimited' ? Number.POSITIVE_INFINITY : Number(hard);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+// ───────────────────────────── running ─────────────────────────────
+
+type Json = Record<string, unknown>;
+const say = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+let interrupted = false;
+let running: ReturnType<typeof spawn> | undefined;
+
+async function runScenario(scenario: Scenario, extra: readonly string[]): Promise<boolean> {
+  const args = [...scenario.args, ...extra];
+  say(`${scenario.name}: npm run bench:${scenario.name} -- ${args.join(' ')}`);
+  const started = performance.now();
+  // Own process group, so a timeout or Ctrl-C reaches the scenario's server and worker processes too.
+  const child = spawn('npm', ['run', '-s', `bench:${scenario.name}`, '--', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
+  running = child;
+  let stdout = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // already gone
+    }
+  };
+  let killer: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    say(`${scenario.name}: still running after ${SCENARIO_TIMEOUT_MS / 60_000} min; stopping it`);
+    signalGroup('SIGTERM');
+    killer = setTimeout(() => signalGroup('SIGKILL'), 30_000);
+  }, SCENARIO_TIMEOUT_MS);
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', (error) => {
+      say(`${scenario.name}: cannot start npm (${error.message})`);
+      resolve(127);
+    });
+    child.once('exit', (c, signal) => resolve(c ?? (signal ? 128 : null)));
+  });
+  clearTimeout(timer);
+  // npm may exit before the scenario's own processes are done cleaning up (after a signal): wait for
+  // the whole group, so the next scenario starts on a quiet machine and nothing is left behind.
+  await waitForGroup(child.pid!, 90_000, () => signalGroup('SIGKILL'));
+  clearTimeout(killer);
+  running = undefined;
+  const seconds = Math.round((performance.now() - started) / 1000);
+  const json = parseOutput(stdout);
+  if (code !== 0 || !json) {
+    say(`${scenario.name}: FAILED (exit ${code}${json ? '' : ', no JSON on stdout'}) after ${seconds} s; bench/results/${scenario.name}.json left as it was`);
+    if (stdout.trim() && !json) process.stderr.write(`${stdout.trim().slice(-2_000)}\n`);
+    else if (json?.error) say(`${scenario.name}: ${String(json.error).split('\n')[0]}`);
+    return false;
+  }
+  // Scripts older than stats.environment() print neither: stamp them here, at the time of the run.
+  const record: Json = { scenario: json.scenario ?? scenario.name, ...json, environment: json.environment ?? environment() };
+  writeFileSync(join(RESULTS_DIR, `${scenario.name}.json`), `${JSON.stringify(record, null, 2)}\n`);
+  say(`${scenario.name}: done in ${seconds} s → bench/results/${scenario.name}.json`);
+  return true;
+}
+
+/** Resolves once no process of the group is left; after `ms`, calls `kill` once and waits 5 s more. */
+async function waitForGroup(pgid: number, ms: number, kill: () => void): Promise<void> {
+  const alive = () => {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const deadline = Date.now() + ms;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  if (alive()) {
+    say(`processes of group ${pgid} still running ${ms / 1000} s after the scenario ended: SIGKILL`);
+    kill();
+    const end = Date.now() + 5_000;
+    while (alive() && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The one JSON object a scenario prints; tolerant of stray lines before it. */
+function parseOutput(stdout: string): Json | undefined {
+  const text = stdout.trim();
+  const candidates = [text, ...[...text.matchAll(/^\{/gm)].map((m) => text.slice(m.index))];
+  for (const candidate of candidates) {
+    try {
+      const value: unknown = JSON.parse(candidate);
+      if (value && typeof value === 'object' && !Array.isArray(value)) return value as Json;
+    } catch {
+      // try the next
+    }
+  }
+  return undefined;
+}
+
+// ───────────────────────────── reading results ─────────────────────────────
+
+interface Provenance {
+  readonly date?: string;
+  readonly commit?: string;
+  readonly machine?: string;
+  /** recorded: the file's own `environment`; git: the commit that last changed the file (figures made then or before). */
+  readonly source: 'recorded' | 'git' | 'none';
+}
+
+interface ResultFile {
+  readonly name: string;
+  readonly file: string;
+  readonly json: Json;
+  readonly provenance: Provenance;
+}
+
+function readResults(): ResultFile[] {
+  if (!existsSync(RESULTS_DIR)) return [];
+  const order = SCENARIOS.map((s) => s.name);
+  const rank = (name: string) => (order.includes(name) ? order.indexOf(name) : order.length);
+  return readdirSync(RESULTS_DIR)
+    .filter((f) => f.endsWith('.json'))
+    .map((file) => {
+      const name = file.slice(0, -'.json'.length);
+      let json: Json;
+      try {
+        json = JSON.parse(readFileSync(join(RESULTS_DIR, file), 'utf8')) as Json;
+      } catch (error) {
+        json = { error: `unreadable: ${(error as Error).message}` };
+      }
+      return { name, file, json, provenance: provenanceOf(json, `bench/results/${file}`) };
+    })
+    .sort((a, b) => rank(a.name) - rank(b.name) || a.name.localeCompare(b.name));
+}
+
+function provenanceOf(json: Json, path: string): Provenance {
+  const env = json.environment as { machine?: string; cpus?: number; memoryGiB?: number; node?: string; date?: string; commit?: string } | undefined;
+  if (env) {
+    const machine = [env.machine, env.cpus && `${env.cpus} CPUs`, env.memoryGiB && `${env.memoryGiB} GiB`, env.node && `Node ${env.node}`].filter(Boolean).join(', ');
+    return { date: env.date, commit: env.commit, machine: machine || undefined, source: 'recorded' };
+  }
+  // Read-only git: the commit that last changed the file, if the file is still exactly as committed.
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const [commit, date] = git('log', '-1', '--format=%h %cI', '--', path).split(' ');
+    if (commit && git('show', `HEAD:${path}`) === readFileSync(join(ROOT, path), 'utf8').trim()) return { commit, date, source: 'git' };
+  } catch {
+    // not a git checkout, or the file is not committed
+  }
+  return { source: 'none' };
+}
+
+// ───────────────────────────── formatting ─────────────────────────────
+
+/** `get(j, 'a.b.c')`: undefined when any step is missing. */
+function get(value: unknown, path: string): unknown {
+  let cur = value;
+  for (const key of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Json)[key];
+  }
+  return cur;
+}
+
+/** The first path that holds a finite number. */
+function numberAt(value: unknown, ...paths: string[]): number | undefined {
+  for (const p of paths) {
+    const v = get(value, p);
+    if (typeof v === 'number' && Number.isFinite(v)) return v;
+  }
+  return undefined;
+}
+
+const DASH = '—';
+function fmt(v: unknown, digits?: number): string {
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) return DASH;
+    const n = digits === undefined ? v : Number(v.toFixed(digits));
+    return Math.abs(n) >= 1_000 ? n.toLocaleString('en-US', { maximumFractionDigits: digits ?? 2 }) : String(n);
+  }
+  if (typeof v === 'boolean') return v ? 'yes' : 'no';
+  if (typeof v === 'string') return v.replaceAll('|', '\\|').replaceAll('\n', ' ');
+  if (v === undefined || v === null) return DASH;
+  return JSON.stringify(v).replaceAll('|', '\\|');
+}
+
+/** A Markdown table; a column whose cells are all numbers (or missing) is right-aligned. */
+function table(header: readonly string[], rows: readonly (readonly unknown[])[]): string[] {
+  const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => r[i] === undefined || typeof r[i] === 'number'));
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${numeric.map((n) => (n ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${header.map((_, i) => fmt(r[i])).join(' | ')} |`),
+  ];
+}
+
+const code = (s: unknown) => (typeof s === 'string' && s ? `\`${s}\`` : DASH);
+const mb = (bytes: number | undefined) => (bytes === undefined ? undefined : Math.round((bytes / 2 ** 20) * 10) / 10);
+const kb = (bytes: number | undefined) => (bytes === undefined ? undefined : Math.round((bytes / 1024) * 10) / 10);
+const verdictOf = (j: Json): string | undefined => {
+  const v = j.verdict;
+  if (typeof v === 'string') return v;
+  if (v && typeof v === 'object' && typeof (v as Json).summary === 'string') return (v as Json).summary as string;
+  return undefined;
+};
+
+function producedBy(j: Json): string[] {
+  return [``, `Produced by ${code(j.command)}${j.command ? '' : ' (command not recorded)'}.`];
+}
+
+function parametersLine(j: Json, fallbackKeys: readonly string[] = []): string[] {
+  const params = (j.parameters as Json | undefined) ?? Object.fromEntries(fallbackKeys.filter((k) => j[k] !== undefined).map((k) => [k, j[k]]));
+  const parts = Object.entries(params)
+    .filter(([, v]) => (v === null || typeof v !== 'object') && !(typeof v === 'string' && v.length > 80))
+    .map(([k, v]) => `${k} ${fmt(v)}`);
+  return parts.length ? [`Parameters: ${parts.join(' · ')}.`, ''] : [];
+}
+
+// ───────────────────────────── per-scenario sections ─────────────────────────────
+
+type Section = (j: Json) => string[];
+
+const SECTIONS: Record<string, Section> = {
+  connections(j) {
+    const r = (j.results as Json | undefined) ?? {};
+    const lines = parametersLine(j);
+    if (j.error) lines.push(`**The last run failed:** ${fmt(String(j.error).split('\n')[0])}`, '');
+    lines.push(
+      ...table(
+        ['connections', 'connected', 'connect s', 'connects/s', 'connect p99 ms', 'server RSS before → after MB', 'RSS/conn KB', 'heap/conn KB', 'client RSS MB', 'projected RSS at 100k MB'],
+        [
+          [
+            numberAt(j, 'parameters.connections'),
+            numberAt(r, 'connected'),
+            numberAt(r, 'connectSeconds'),
+            numberAt(r, 'connectionsPerSecond'),
+            numberAt(r, 'connectLatencyMs.p99'),
+            `${fmt(mb(numberAt(r, 'server.before.rssBytes')))} → ${fmt(mb(numberAt(r, 'server.after.rssBytes')))}`,
+            kb(numberAt(r, 'server.rssBytesPerConnection', 'rssBytesPerConnection')),
+            kb(numberAt(r, 'server.heapUsedBytesPerConnection')),
+            mb(numberAt(r, 'client.rssBytes')),
+            mb(numberAt(j, 'verdict.projectedServerRssAtGoalBytes')),
+          ],
+        ],
+      ),
+    );
+    const verdict = verdictOf(j);
+    if (verdict) lines.push('', `Verdict: ${verdict}`);
+    return [...lines, ...producedBy(j)];
+  },
+
+  heartbeat(j) {
+    return [
+      ...parametersLine(j, ['users', 'concurrency', 'seconds']),
+      ...table(
+        ['users', 'in flight', 'seconds', 'heartbeats/s', 'round trips per heartbeat', 'first connects/s', 'p50 ms', 'p99 ms', 'max ms'],
+        [
+          [
+            numberAt(j, 'parameters.users', 'users'),
+            numberAt(j, 'parameters.concurrency', 'concurrency'),
+            numberAt(j, 'seconds', 'parameters.seconds'),
+            numberAt(j, 'heartbeatsPerSecond', 'results.heartbeatsPerSecond'),
+            numberAt(j, 'roundTripsPerHeartbeat', 'results.roundTripsPerHeartbeat'),
+            numberAt(j, 'firstConnects.perSecond', 'results.firstConnects.perSecond'),
+            ms1(numberAt(j, 'latencyMs.p50', 'results.latencyMs.p50')),
+            ms1(numberAt(j, 'latencyMs.p99', 'results.latencyMs.p99')),
+            ms1(numberAt(j, 'latencyMs.max', 'results.latencyMs.max')),
+          ],
+        ],
+      ),
+      ...producedBy(j),
+    ];
+  },
+
+  fanout(j) {
+    const results = Array.isArray(j.results) ? (j.results as Json[]) : [];
+    const seconds = numberAt(j, 'parameters.seconds');
+    const processes = numberAt(j, 'parameters.processes') ?? 1;
+    const lines = [
+      ...parametersLine(j),
+      ...table(
+        ['mode', 'transitions', 'frames', 'presences', 'expected presences', 'frames/s', 'deliveries/s', 'delivery p50 ms', 'delivery p99 ms', 'Redis messages per process', 'CPU s per process', 'RSS MB per process (peak)'],
+        results.map((r) => [
+          r.mode,
+          numberAt(r, 'transitions'),
+          numberAt(r, 'frames'),
+          numberAt(r, 'presences'),
+          numberAt(r, 'expectedPresences'),
+          numberAt(r, 'framesPerSecond'),
+          numberAt(r, 'deliveriesPerSecond') ?? (seconds ? round1((numberAt(r, 'presences') ?? NaN) / seconds) : undefined),
+          numberAt(r, 'deliveryLatencyMs.p50'),
+          numberAt(r, 'deliveryLatencyMs.p99'),
+          numberAt(r, 'redisMessagesPerProcess'),
+          numberAt(r, 'cpuSecondsPerProcess'),
+          numberAt(r, 'rssMbPerProcess.peak', 'rssMb', 'rssMbPerProcess'),
+        ]),
+      ),
+    ];
+    // Every `<mode>Over<Mode>` object of ratios, whatever modes the file has.
+    const ratioKeys = Object.keys(j).filter((k) => /^[a-z]+Over[A-Z]\w*$/.test(k) && j[k] && typeof j[k] === 'object');
+    const present = ratioKeys.filter((k) => Object.values(j[k] as Json).some((v) => typeof v === 'number'));
+    if (present.length) {
+      const columns = [...new Set(present.flatMap((k) => Object.keys(j[k] as Json)))];
+      lines.push(
+        '',
+        `Side by side (ratio of the first mode's figure to the second's, same workload, same run${processes > 1 ? `, ${processes} processes` : ''}):`,
+        '',
+        ...table(['ratio', ...columns], present.map((k) => [k.replace(/Over/, ' / ').toLowerCase(), ...columns.map((c) => (j[k] as Json)[c])])),
+      );
+    }
+    if (results.length && existsSync(join(RESULTS_DIR, 'fanout.svg'))) lines.push('', '![fan-out per mode](results/fanout.svg)');
+    if (Array.isArray(j.notes) && j.notes.length) {
+      lines.push('', '<details><summary>What the columns mean (from the run)</summary>', '', ...(j.notes as unknown[]).map((n) => `- ${fmt(n)}`), '', '</details>');
+    }
+    return [...lines, ...producedBy(j)];
+  },
+
+  'batch-read'(j) {
+    const results = Array.isArray(j.results) ? (j.results as Json[]) : [];
+    const concurrency = numberAt(j, 'parameters.concurrency');
+    const lines = [
+      ...parametersLine(j),
+      ...table(
+        ['query', 'requests', 'requests/s', 'presences/s', `p50 ms`, `p99 ms`, 'max ms', 'alone: p50 ms', 'alone: p99 ms', 'alone: server CPU ms/request', 'errors', 'wrong presences'],
+        results.map((r) => [
+          r.selection ?? r.query,
+          numberAt(r, 'requests'),
+          numberAt(r, 'requestsPerSecond'),
+          numberAt(r, 'presencesPerSecond'),
+          ms1(numberAt(r, 'latencyMs.p50')),
+          ms1(numberAt(r, 'latencyMs.p99')),
+          ms1(numberAt(r, 'latencyMs.max')),
+          ms1(numberAt(r, 'unloaded.latencyMs.p50')),
+          ms1(numberAt(r, 'unloaded.latencyMs.p99')),
+          ms1(numberAt(r, 'unloaded.serverCpuMsPerRequest')),
+          numberAt(r, 'errors'),
+          numberAt(r, 'wrongPresences'),
+        ]),
+      ),
+      '',
+      `Latencies under load are with ${fmt(concurrency)} concurrent clients; "alone" is one client, one query at a time.`,
+    ];
+    const t = j.totals as Json | undefined;
+    if (t) {
+      lines.push(
+        `Server: ${fmt(numberAt(t, 'serverCpuSeconds'))} CPU s over ${fmt(numberAt(t, 'seconds'))} s (${fmt(numberAt(t, 'serverCpuMsPerRequest'), 1)} ms per request), ` +
+          `RSS ${fmt(numberAt(t, 'serverRssMb'))} MB; meanwhile on the same machine: load generator ${fmt(numberAt(t, 'clientCpuSeconds'))} CPU s, ` +
+          `Neo4j ${fmt(numberAt(t, 'neo4jCpuSeconds'))} CPU s, Redis ${fmt(numberAt(t, 'redisCpuSeconds'))} CPU s, all cores ${fmt(numberAt(t, 'machineCpuBusyPercent'))} % busy, ${fmt(numberAt(t, 'otherCpuSeconds'))} CPU s by anything else (PostgreSQL, kernel, other runs). ` +
+          `Store failures (answers made UNKNOWN by a store error): ${fmt(numberAt(t, 'storeFailures'))}.`,
+      );
+    }
+    const verdict = verdictOf(j);
+    if (verdict) lines.push('', `Verdict: ${verdict}`);
+    if (Array.isArray(j.warnings)) lines.push(...(j.warnings as unknown[]).map((w) => `\n> Warning: ${fmt(w)}`));
+    return [...lines, ...producedBy(j)];
+  },
+
+  offline(j) {
+    return [
+      ...parametersLine(j, ['devices', 'ttlMs', 'sweepMs', 'processes']),
+      ...table(
+        ['devices', 'TTL ms', 'sweep ms', 'sweepers', 'went offline', 'duplicates', 'past expiry p50 ms', 'p99 ms', 'max ms'],
+        [
+          [
+            numberAt(j, 'parameters.devices', 'devices'),
+            numberAt(j, 'parameters.ttlMs', 'ttlMs'),
+            numberAt(j, 'parameters.sweepMs', 'sweepMs'),
+            numberAt(j, 'parameters.processes', 'processes'),
+            numberAt(j, 'offline', 'results.offline'),
+            numberAt(j, 'duplicates', 'results.duplicates'),
+            numberAt(j, 'pastExpiryMs.p50', 'results.pastExpiryMs.p50'),
+            numberAt(j, 'pastExpiryMs.p99', 'results.pastExpiryMs.p99'),
+            numberAt(j, 'pastExpiryMs.max', 'results.pastExpiryMs.max'),
+          ],
+        ],
+      ),
+      ...(typeof j.note === 'string' ? ['', fmt(j.note)] : []),
+      ...producedBy(j),
+    ];
+  },
+
+  channels(j) {
+    const rows = (
+      [
+        ['per-user channels', j.perUserChannels],
+        ['sharded channels', j.shardedChannels],
+      ] as const
+    ).filter(([, r]) => r && typeof r === 'object');
+    return [
+      ...parametersLine(j),
+      ...table(
+        ['strategy', 'channels subscribed', 'messages received', 'wanted', 'thrown away', 'publishes/s', 'viewport swaps/s', 'subscribe commands per swap'],
+        rows.map(([name, r]) => [
+          name,
+          numberAt(r, 'shardsSubscribed') ?? numberAt(j, 'parameters.watchedByThisProcess'),
+          numberAt(r, 'received'),
+          numberAt(r, 'wanted'),
+          numberAt(r, 'thrownAway'),
+          numberAt(r, 'publishPerSecond'),
+          numberAt(r, 'viewportSwapsPerSecond'),
+          numberAt(r, 'subscribeCommandsPerSwap'),
+        ]),
+      ),
+      ...(numberAt(j, 'receivedRatioShardedOverPerUser') !== undefined
+        ? ['', `Sharded channels deliver ${fmt(numberAt(j, 'receivedRatioShardedOverPerUser'))}× the messages per-user channels deliver to the same process.`]
+        : []),
+      ...producedBy(j),
+    ];
+  },
+};
+
+/** A scenario this renderer does not know: its `results` as a table, or its figures as field | value. */
+function genericSection(j: Json): string[] {
+  const lines = parametersLine(j);
+  if (Array.isArray(j.results) && j.results.every((r) => r && typeof r === 'object')) {
+    const rows = (j.results as Json[]).map((r) => flatten(r));
+    const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+    lines.push(...table(columns, rows.map((r) => columns.map((c) => r[c]))));
+  } else {
+    const { command: _c, environment: _e, parameters: _p, scenario: _s, ...rest } = j;
+    lines.push(...table(['figure', 'value'], Object.entries(flatten(rest))));
+  }
+  const verdict = verdictOf(j);
+  if (verdict) lines.push('', `Verdict: ${verdict}`);
+  return [...lines, ...producedBy(j)];
+}
+
+function flatten(value: Json, prefix = '', out: Json = {}): Json {
+  for (const [k, v] of Object.entries(value)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (v && typeof v === 'object' && !Array.isArray(v)) flatten(v as Json, key, out);
+    else out[key] = v;
+  }
+  return out;
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+/** Latencies in tables: 0.1 ms is finer than these runs can tell apart. */
+const ms1 = (n: number | undefined) => (n === undefined ? undefined : round1(n));
+
+// ───────────────────────────── goals ─────────────────────────────
+
+interface GoalRow {
+  readonly goal: string;
+  readonly measured: string;
+  readonly met: string;
+  readonly source: string;
+}
+
+const yesNo = (ok: boolean) => (ok ? '**yes**' : '**no**');
+
+function goals(files: Map<string, Json>): GoalRow[] {
+  const rows: GoalRow[] = [];
+  const missing = (name: string) => ({ measured: `not measured (no bench/results/${name}.json)`, met: DASH, source: DASH });
+  const src = (name: string) => `[${name}.json](results/${name}.json)`;
+
+  // 1. connections
+  {
+    const j = files.get('connections');
+    const goal = '100k connections ≤ 4 GB RSS (≤ 40 KB per connection)';
+    if (!j) rows.push({ goal, ...missing('connections') });
+    else {
+      const perConn = numberAt(j, 'results.server.rssBytesPerConnection', 'verdict.rssBytesPerConnection');
+      const n = numberAt(j, 'results.connected', 'parameters.connections');
+      const projected = numberAt(j, 'verdict.projectedServerRssAtGoalBytes');
+      if (perConn === undefined) rows.push({ goal, measured: j.error ? `run failed: ${fmt(String(j.error).split('\n')[0])}` : 'no per-connection figure in the file', met: DASH, source: src('connections') });
+      else {
+        const perConnOk = perConn <= 40 * 1024;
+        const reached = n !== undefined && n >= 100_000;
+        const projectedText = projected === undefined ? '' : `; projected ${fmt(round1(projected / 2 ** 30))} GiB at 100k`;
+        rows.push({
+          goal,
+          measured: `${fmt(kb(perConn))} KB RSS per connection at ${fmt(n)} connections${projectedText}`,
+          met: reached ? yesNo(perConnOk && (projected === undefined || projected <= 4 * 2 ** 30)) : perConnOk ? 'per connection **yes**; 100k not run' : yesNo(false),
+          source: src('connections'),
+        });
+      }
+    }
+  }
+
+  // 2. heartbeats
+  {
+    const j = files.get('heartbeat');
+    const goal = 'heartbeats ≥ 50k/s per process';
+    if (!j) rows.push({ goal, ...missing('heartbeat') });
+    else {
+      const rate = numberAt(j, 'heartbeatsPerSecond', 'results.heartbeatsPerSecond');
+      rows.push({
+        goal,
+        measured: rate === undefined ? 'no heartbeatsPerSecond in the file' : `${fmt(rate)}/s from one process (p99 ${fmt(numberAt(j, 'latencyMs.p99', 'results.latencyMs.p99'), 1)} ms, ${fmt(numberAt(j, 'parameters.concurrency', 'concurrency'))} in flight)`,
+        met: rate === undefined ? DASH : yesNo(rate >= 50_000),
+        source: src('heartbeat'),
+      });
+    }
+  }
+
+  // 3. fan-out
+  {
+    const j = files.get('fanout');
+    const latencyGoal = 'fan-out p99 ≤ 50 ms at half saturation';
+    const rateGoal = 'fan-out ≥ 100k deliveries/s per process';
+    if (!j) rows.push({ goal: latencyGoal, ...missing('fanout') }, { goal: rateGoal, ...missing('fanout') });
+    else {
+      const results = Array.isArray(j.results) ? (j.results as Json[]) : [];
+      const viewport = results.find((r) => r.mode === 'viewport');
+      const processes = numberAt(j, 'parameters.processes') ?? 1;
+      const seconds = numberAt(j, 'parameters.seconds');
+      const rate = numberAt(j, 'parameters.transitionsPerSecond');
+      const offered = `at ${fmt(rate)} transitions/s offered`;
+      const p99 = numberAt(viewport, 'deliveryLatencyMs.p99');
+      // No saturation search in the file: the run's offered load is all we know.
+      const saturation = numberAt(j, 'saturation.transitionsPerSecond', 'parameters.saturationTransitionsPerSecond');
+      rows.push({
+        goal: latencyGoal,
+        measured: p99 === undefined ? 'no viewport-mode result' : `viewport p99 ${fmt(p99)} ms ${offered}${saturation ? ` (saturation ${fmt(saturation)}/s)` : '; saturation not measured'}`,
+        met: p99 === undefined ? DASH : yesNo(p99 <= 50) + (saturation ? '' : ' (at the offered load)'),
+        source: src('fanout'),
+      });
+      const deliveries = numberAt(viewport, 'deliveriesPerSecond') ?? (seconds ? (numberAt(viewport, 'presences') ?? NaN) / seconds : undefined);
+      const perProcess = deliveries === undefined || !Number.isFinite(deliveries) ? undefined : deliveries / processes;
+      const cpu = numberAt(viewport, 'cpuSecondsPerProcess');
+      const busy = cpu !== undefined && seconds ? cpu / seconds : undefined;
+      rows.push({
+        goal: rateGoal,
+        measured:
+          perProcess === undefined
+            ? 'no viewport-mode result'
+            : `${fmt(round1(perProcess))}/s per process ${offered}, CPU ${busy === undefined ? DASH : `${fmt(Math.round(busy * 100))} %`} busy — the offered load, not the capacity`,
+        met: perProcess === undefined ? DASH : perProcess >= 100_000 ? yesNo(true) : 'not shown (the run does not saturate)',
+        source: src('fanout'),
+      });
+    }
+  }
+
+  // 4. batch read
+  {
+    const j = files.get('batch-read');
+    const goal = 'batch read p99 ≤ 20 ms (seeds: < 200 ms)';
+    if (!j) rows.push({ goal, ...missing('batch-read') });
+    else {
+      const results = Array.isArray(j.results) ? (j.results as Json[]) : [];
+      const p99s = results.map((r) => [r.query, numberAt(r, 'latencyMs.p99')] as const).filter(([, v]) => v !== undefined);
+      const failures = results.reduce((n, r) => n + (numberAt(r, 'errors') ?? 0) + (numberAt(r, 'wrongPresences') ?? 0), 0);
+      const worst = Math.max(...p99s.map(([, v]) => v!));
+      rows.push({
+        goal,
+        measured: p99s.length
+          ? `${p99s.map(([q, v]) => `${fmt(q)} p99 ${fmt(v, 1)} ms`).join(', ')} with ${fmt(numberAt(j, 'parameters.concurrency'))} clients` +
+            (results.some((r) => get(r, 'unloaded')) ? `; alone (one client): ${results.map((r) => `${fmt(r.query)} p99 ${fmt(numberAt(r, 'unloaded.latencyMs.p99'), 1)} ms`).join(', ')}` : '')
+          : 'no results in the file',
+        met: !p99s.length ? DASH : failures > 0 ? `invalid run (${failures} errors)` : yesNo(worst <= 20) + (worst <= 20 ? '' : worst < 200 ? ' (seeds\' 200 ms: yes)' : ' (seeds\' 200 ms: no)'),
+        source: src('batch-read'),
+      });
+    }
+  }
+
+  // 5. offline
+  {
+    const j = files.get('offline');
+    const goal = 'offline ≤ 1 s p99 past due';
+    if (!j) rows.push({ goal, ...missing('offline') });
+    else {
+      const p99 = numberAt(j, 'pastExpiryMs.p99', 'results.pastExpiryMs.p99');
+      rows.push({
+        goal,
+        measured: p99 === undefined ? 'no pastExpiryMs in the file' : `p99 ${fmt(p99)} ms past expiry (sweep every ${fmt(numberAt(j, 'sweepMs', 'parameters.sweepMs'))} ms, ${fmt(numberAt(j, 'processes', 'parameters.processes'))} sweepers)`,
+        met: p99 === undefined ? DASH : yesNo(p99 <= 1_000),
+        source: src('offline'),
+      });
+    }
+  }
+  return rows;
+}
+
+// ───────────────────────────── the fan-out chart ─────────────────────────────
+
+const MODE_COLOURS: Record<string, string> = { viewport: '#2f9e44', eager: '#e03131', peer: '#1c7ed6' };
+const OTHER_COLOURS = ['#f08c00', '#7048e8', '#495057'];
+
+/** Small multiples: one panel per figure, one bar per mode, each panel on its own scale. */
+function fanoutSvg(j: Json): string | undefined {
+  const results = Array.isArray(j.results) ? (j.results as Json[]) : [];
+  if (results.length === 0) return undefined;
+  const panels = [
+    { title: 'frames/s (all watchers)', path: ['framesPerSecond'] },
+    { title: 'Redis messages per process', path: ['redisMessagesPerProcess'] },
+    { title: 'CPU s per process', path: ['cpuSecondsPerProcess'] },
+    { title: 'delivery p99 ms', path: ['deliveryLatencyMs.p99'] },
+  ].filter((p) => results.some((r) => numberAt(r, ...p.path) !== undefined));
+  const modes = results.map((r, i) => ({ mode: String(r.mode ?? `#${i + 1}`), colour: MODE_COLOURS[String(r.mode)] ?? OTHER_COLOURS[i % OTHER_COLOURS.length]! }));
+  const panelW = 200;
+  const gap = 24;
+  const top = 76;
+  const plotH = 170;
+  const width = panels.length * panelW + (panels.length + 1) * gap;
+  const height = top + plotH + 56;
+  const esc = (s: string) => s.replaceAll('&', '&amp;').replaceAll('<', '&lt;');
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="#ffffff"/>`,
+    `<text x="${gap}" y="22" font-size="14" font-weight="600">Fan-out per mode — same workload, same run (${esc(fmt(numberAt(j, 'parameters.transitionsPerSecond')))} transitions/s, ${esc(fmt(numberAt(j, 'parameters.processes')))} processes)</text>`,
+    `<text x="${gap}" y="40" fill="#495057">lower is cheaper in every panel; each panel has its own scale</text>`,
+  ];
+  panels.forEach((panel, p) => {
+    const x0 = gap + p * (panelW + gap);
+    const values = results.map((r) => numberAt(r, ...panel.path));
+    const max = Math.max(1e-9, ...values.map((v) => v ?? 0));
+    const barW = Math.min(48, (panelW - 16) / modes.length - 10);
+    parts.push(`<text x="${x0 + panelW / 2}" y="${top - 4}" text-anchor="middle" font-weight="600">${esc(panel.title)}</text>`);
+    parts.push(`<line x1="${x0}" y1="${top + plotH}" x2="${x0 + panelW}" y2="${top + plotH}" stroke="#adb5bd"/>`);
+    values.forEach((v, i) => {
+      const slot = panelW / modes.length;
+      const cx = x0 + slot * i + slot / 2;
+      const h = v === undefined ? 0 : Math.max(1, (v / max) * (plotH - 18));
+      if (v !== undefined) {
+        parts.push(`<rect x="${cx - barW / 2}" y="${top + plotH - h}" width="${barW}" height="${h}" fill="${modes[i]!.colour}" rx="2"/>`);
+        parts.push(`<text x="${cx}" y="${top + plotH - h - 4}" text-anchor="middle">${esc(fmt(v))}</text>`);
+      } else parts.push(`<text x="${cx}" y="${top + plotH - 4}" text-anchor="middle" fill="#868e96">n/a</text>`);
+      parts.push(`<text x="${cx}" y="${top + plotH + 16}" text-anchor="middle" fill="#343a40">${esc(modes[i]!.mode)}</text>`);
+    });
+  });
+  const command = typeof j.command === 'string' ? j.command : '';
+  parts.push(`<text x="${gap}" y="${height - 12}" fill="#868e96" font-size="11">${esc(command)}</text>`, '</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+// ───────────────────────────── RESULTS.md ─────────────────────────────
+
+function render(): void {
+  const files = readResults();
+  const byName = new Map(files.map((f) => [f.name, f.json]));
+  const fanout = byName.get('fanout');
+  const svg = fanout ? fanoutSvg(fanout) : undefined;
+  if (svg) writeFileSync(join(RESULTS_DIR, 'fanout.svg'), svg);
+
+  const recorded = files.filter((f) => f.provenance.source !== 'none');
+  const machines = [...new Set(files.map((f) => f.provenance.machine).filter(Boolean))];
+  const dates = recorded.map((f) => f.provenance.date).filter((d): d is string => Boolean(d)).sort();
+  const commits = [...new Set(recorded.map((f) => f.provenance.commit).filter(Boolean))];
+  const day = (d: string | undefined) => (d ? d.slice(0, 16).replace('T', ' ') : DASH);
+
+  const lines: string[] = [
+    '# Benchmark results',
+    '',
+    '<!-- Generated by bench/run.ts from bench/results/*.json — do not edit by hand: re-run a scenario, or `npm run bench -- --render`. -->',
+    '',
+    '## How to read and reproduce',
+    '',
+    '- Every figure below comes from one JSON file in [`results/`](results/), printed by a scenario script in `bench/` and kept by',
+    '  `npm run bench` (all scenarios, modest defaults, a few minutes on 2 cores) or `npm run bench -- <scenario> [args]` (one;',
+    '  the args are appended to its defaults). `npm run bench -- --render` rebuilds this page from the files without running anything.',
+    '- Under each table is the command that produced it: run that to reproduce the row. Scenarios clean up after themselves',
+    '  (Redis prefix, Neo4j namespace, Postgres schema) and target loopback only.',
+    '- Everything — load generator, server process(es), Redis, Neo4j, PostgreSQL — shares one machine, so absolute figures are',
+    '  what is left for the server after the clients took their share. Compare figures from the same run (the fan-out modes,',
+    '  the channel strategies) rather than across runs or machines; the machine and the commit of each file are listed below.',
+    '- Latencies are percentiles over every sample of the run (nearest rank). "per process" divides by the server processes.',
+    '  A "met?" cell is computed from the file; "—" means the file does not carry that figure.',
+    '',
+    `Machine: ${machines.length ? machines.join('; ') : 'not recorded'} · figures from ${dates.length ? `${day(dates[0])} to ${day(dates.at(-1))} UTC` : 'unrecorded dates'} · commit${commits.length === 1 ? '' : 's'} ${commits.length ? commits.map((c) => `\`${c}\``).join(', ') : 'not recorded'} · rendered ${day(new Date().toISOString())} UTC.`,
+    '',
+    ...table(
+      ['file', 'scenario run at (UTC)', 'commit', 'machine'],
+      files.map((f) => [
+        `[${f.file}](results/${f.file})`,
+        f.provenance.source === 'git' ? `${day(f.provenance.date)} (committed; run not stamped)` : day(f.provenance.date),
+        f.provenance.commit ?? DASH,
+        f.provenance.machine ?? (f.provenance.source === 'git' ? 'not recorded (written before stats.environment())' : 'not recorded'),
+      ]),
+    ),
+    '',
+    '## Goals',
+    '',
+    '| goal | measured | met? | source |',
+    '|---|---|---|---|',
+    ...goals(byName).map((g) => `| ${g.goal} | ${g.measured} | ${g.met} | ${g.source} |`),
+    '',
+  ];
+
+  for (const f of files) {
+    const scenario = SCENARIOS.find((s) => s.name === f.name);
+    lines.push(`## ${f.name}`, '');
+    if (scenario) lines.push(`${scenario.what}.`, '');
+    try {
+      lines.push(...(SECTIONS[f.name] ?? genericSection)(f.json));
+    } catch (error) {
+      lines.push(`(could not render ${f.file}: ${(error as Error).message})`);
+    }
+    lines.push('');
+  }
+  writeFileSync(RESULTS_MD, `${lines.join('\n').trimEnd()}\n`);
+  say(`rendered bench/RESULTS.md from ${files.length} result file(s)${svg ? ' and bench/results/fanout.svg' : ''}`);
+}
+
+// ───────────────────────────── main ─────────────────────────────
+
+async function main(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(
+      'usage: npm run bench [-- <scenario>[,<scenario>…] [args…]] | npm run bench -- --render\n' +
+        SCENARIOS.map((s) => `  ${s.name.padEnd(12)} defaults: ${s.args.join(' ') || '(none)'}\n`).join(''),
+    );
+    return 0;
+  }
+  if (argv[0] === '--render') {
+    render();
+    return 0;
+  }
+  let selected: Scenario[] = [...SCENARIOS];
+  let extra: string[] = [];
+  if (argv.length > 0) {
+    const names = argv[0]!.split(',').filter(Boolean);
+    const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+    if (argv[0]!.startsWith('-') || unknown.length) {
+      process.stderr.write(`bench: unknown scenario ${unknown.join(', ') || argv[0]}; one of ${SCENARIOS.map((s) => s.name).join(', ')} (or --render)\n`);
+      return 64;
+    }
+    selected = names.map((n) => SCENARIOS.find((s) => s.name === n)!);
+    extra = argv.slice(1);
+    if (extra.length && selected.length > 1) {
+      process.stderr.write('bench: arguments can follow one scenario only\n');
+      return 64;
+    }
+  }
+  process.on('SIGINT', () => {
+    if (interrupted) return;
+    interrupted = true;
+    say('interrupted: stopping the running scenario (it cleans up), skipping the rest');
+    if (running?.pid) {
+      try {
+        process.kill(-running.pid, 'SIGINT');
+      } catch {
+        // gone
+      }
+    }
+  });
+  const failed: string[] = [];
+  const started = performance.now();
+  for (const scenario of selected) {
+    if (interrupted) break;
+    if (!(await runScenario(scenario, extra))) failed.push(scenario.name);
+  }
+  render();
+  say(`${selected.length - failed.length} of ${selected.length} scenario(s) ok in ${Math.round((performance.now() - started) / 1000)} s${failed.length ? `; failed: ${failed.join(', ')}` : ''}`);
+  return failed.length || interrupted ? 1 : 0;
+}
+
+process.exitCode = await main(process.argv.slice(2));
