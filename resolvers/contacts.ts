@@ -50,7 +50,7 @@ export async function edgeField(ctx: RequestContext, change: EdgeChange, userId:
   const viewer = await mutator(ctx);
   const other = userIdArg(userId, 'userId');
   if (other === viewer) throw fail(ErrorCode.BAD_USER_INPUT, `you cannot ${change} yourself`, { argument: 'userId' });
-  await requireRegistered(ctx, [other]);
+  await requireRegistered(ctx.loaders, [other]);
   const changed = await write(() => ctx.app.graph[change](viewer, other));
   // The viewer's edges decide who may see the viewer: their watchers must re-check.
   if (changed) await announceVisibility(ctx, viewer);

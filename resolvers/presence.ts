@@ -17,14 +17,14 @@ export function lastSeenValue(bucket: number | null, now: number): LastSeenValue
 export async function presenceField(ctx: RequestContext, userId: unknown): Promise<PresenceView> {
   requireViewer(ctx);
   const id = userIdArg(userId, 'userId');
-  await requireRegistered(ctx, [id]);
+  await requireRegistered(ctx.loaders, [id]);
   return (await ctx.loaders.seen.load(id)).view;
 }
 
 export async function presencesField(ctx: RequestContext, userIds: readonly unknown[]): Promise<PresenceView[]> {
   requireViewer(ctx);
   const ids = idListArg(userIds, 'userIds', ctx.app.config.limits.presences, ErrorCode.TOO_MANY_IDS);
-  await requireRegistered(ctx, ids);
+  await requireRegistered(ctx.loaders, ids);
   return viewsOf(ctx, ids);
 }
 

@@ -2,6 +2,7 @@ import type { ContactGraph } from '../graph/port.js';
 import { fail, ErrorCode } from '../server/errors.js';
 import { viewportStream, type PresenceBatch } from '../subscriptions/viewport.js';
 import type { RequestContext } from './context.js';
+import { createLoaders } from './loaders.js';
 import { idListArg, requireRegistered, requireViewer } from './validate.js';
 
 /**
@@ -19,7 +20,9 @@ export async function subscribePresence(ctx: RequestContext, viewport: readonly 
     });
   }
   const asked = [...new Set(idListArg(viewport, 'viewport', app.config.limits.viewport, ErrorCode.VIEWPORT_TOO_LARGE))];
-  await requireRegistered(ctx, asked);
+  // Throwaway loaders: a subscription's context lives as long as the subscription, and the request's
+  // loaders would keep this one-off check's results in memory all that time (~7 KB per subscription).
+  await requireRegistered(createLoaders(app, viewer), asked);
   // The eager baseline (benchmarks only) watches every contact instead of what is on screen.
   const ids = app.config.fanout === 'eager' ? await allContacts(app.graph, viewer) : asked;
   app.metrics.subscriptions.inc();

@@ -3,6 +3,7 @@ import type { UserId } from '../presence/index.js';
 import { fail, ErrorCode } from '../server/errors.js';
 import { isUserId } from '../server/ids.js';
 import type { RequestContext } from './context.js';
+import type { Loaders } from './loaders.js';
 
 export function requireViewer(ctx: RequestContext): UserId {
   if (!ctx.viewer) throw fail(ErrorCode.UNAUTHENTICATED, 'authentication required: send "Authorization: Bearer <JWT>"');
@@ -28,8 +29,8 @@ export function idListArg(values: readonly unknown[], arg: string, max: number, 
  * Fails with USER_NOT_FOUND when any id names no registered user. Ids the graph cannot vouch for
  * (unreachable) pass: they read as UNKNOWN.
  */
-export async function requireRegistered(ctx: RequestContext, ids: readonly UserId[]): Promise<void> {
-  const audits = await ctx.loaders.audit.loadMany(ids);
+export async function requireRegistered(loaders: Pick<Loaders, 'audit'>, ids: readonly UserId[]): Promise<void> {
+  const audits = await loaders.audit.loadMany(ids);
   const missing = ids.filter((_, i) => {
     const a = audits[i];
     return a !== undefined && !(a instanceof Error) && a.kind === 'missing';

@@ -44,7 +44,10 @@ export interface Config {
    * every change and every subscription covers all the viewer's contacts. Never use eager in production.
    */
   readonly fanout: 'viewport' | 'eager';
-  /** PRESENCE_COALESCE_MS: at most one batch per subscription per window; changes within it go out together. Default 50. */
+  /**
+   * PRESENCE_COALESCE_MS: at most one batch per subscription per window; changes within it go out
+   * together. Default 25: a change waits at most 25 ms, and a subscription gets at most 40 batches/s.
+   */
   readonly coalesceMs: number;
   /** PRESENCE_SWEEP_MS: how often each process sweeps the expiry index. Default 250. */
   readonly sweepMs: number;
@@ -146,7 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
   const neo4j = neo4jUri
     ? { uri: neo4jUri, user: env.NEO4J_USER || 'neo4j', password: env.NEO4J_PASSWORD ?? 'presence-dev', namespace: env.NEO4J_NAMESPACE ?? '' }
     : undefined;
-  const coalesceMs = int(env, 'PRESENCE_COALESCE_MS') ?? 50;
+  const coalesceMs = int(env, 'PRESENCE_COALESCE_MS') ?? 25;
   if (coalesceMs > 1000) throw new ConfigError(`subscriptions: PRESENCE_COALESCE_MS must be ≤ 1000 (the propagation bound), got ${coalesceMs}`);
   const redisPartitions = int(env, 'REDIS_PARTITIONS') ?? 16;
   if (redisPartitions < 1 || redisPartitions > 16384) throw new ConfigError(`hot: REDIS_PARTITIONS must be between 1 and 16384, got ${redisPartitions}`);
