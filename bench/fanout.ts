@@ -52,6 +52,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     processes: { type: 'string', default: '2' },
     modes: { type: 'string', default: MODES.join(',') },
+    /** Write a V8 CPU profile of each server process (viewport/eager) into this folder. */
+    profile: { type: 'string' },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
   },
 });
@@ -177,6 +179,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
                 LOG_LEVEL: 'warn',
               },
               60_000,
+              values.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] } : {},
             ),
           ),
         );
