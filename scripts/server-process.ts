@@ -26,31 +26,38 @@ export interface SpawnOptions {
   readonly nodeFlags?: readonly string[];
 }
 
-export async function spawnServer(env: Record<string, string>, startTimeoutMs = 30_000, options: SpawnOptions = {}): Promise<ServerProcess> {
-  // One process (node with tsx's loader), not the tsx CLI, which runs the server in a grandchild that
-  // a SIGKILL of the CLI would orphan.
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', 'server/main.ts'], {
+/** Our server (server/main.ts) as a child process. */
+export function spawnServer(env: Record<string, string>, startTimeoutMs = 30_000, options: SpawnOptions = {}): Promise<ServerProcess> {
+  return spawnProcess('server/main.ts', { LOG_LEVEL: 'warn', ...env }, startTimeoutMs, options);
+}
+
+/**
+ * Any server entry of this repository (a path from the root) as a child process on a free port,
+ * ready once it prints its "GraphiQL    http://host:port/graphql" line. One process (node with tsx's
+ * loader), not the tsx CLI, which runs the entry in a grandchild that a SIGKILL of the CLI would orphan.
+ */
+export async function spawnProcess(entry: string, env: Record<string, string>, startTimeoutMs = 30_000, options: SpawnOptions = {}): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), '--import', 'tsx', entry], {
     cwd: ROOT,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${startTimeoutMs} ms:\n${output}`)), startTimeoutMs);
-    const onData = (chunk: Buffer) => {
+    const timer = setTimeout(() => reject(new Error(`${entry} did not start within ${startTimeoutMs} ms:\n${output}`)), startTimeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
       const match = output.match(/GraphiQL\s+(http:\/\/[^/\s]+)\/graphql/);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
       }
-    };
-    child.stdout!.on('data', onData);
+    });
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`server exited (${code}) before starting:\n${output}`));
+      reject(new Error(`${entry} exited (${code}) before starting:\n${output}`));
     });
   });
   return {

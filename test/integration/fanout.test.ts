@@ -5,12 +5,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../server/auth.js';
-import { neo4jConnection } from '../../scripts/neo4j/control.js';
-import { TEST_REDIS_URL } from '../../scripts/services.js';
 import { connectWs, gql, record, until, type Recorder, type WsSession } from '../support/clients.js';
 import { spawnServer, type ServerProcess } from '../../scripts/server-process.js';
-import { realStores, type RealStores } from '../support/real-stores.js';
-import { FAST_ENV, TEST_SECRET } from '../support/server.js';
+import { realStores, serverEnv, type RealStores } from '../support/real-stores.js';
+import { TEST_SECRET } from '../support/server.js';
 
 const SUB = 'subscription ($ids: [ID!]!) { presence(viewport: $ids) { snapshot presences { userId status version } } }';
 type Batch = { presence: { snapshot: boolean; presences: { userId: string; status: string; version: number }[] } };
@@ -26,20 +24,7 @@ describe('fan-out across two server processes', () => {
   beforeAll(async () => {
     // The default grace (15 s) keeps a closed device online: tests here use signOff for OFFLINE.
     real = await realStores({ ttlMs: 70_000 });
-    const env = {
-      ...FAST_ENV,
-      PRESENCE_HEARTBEAT_MS: '30000',
-      PRESENCE_JITTER_MS: '5000',
-      PRESENCE_TTL_MS: '70000',
-      PRESENCE_GRACE_MS: '15000',
-      LOG_LEVEL: 'warn',
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: real.prefix,
-      REDIS_PARTITIONS: '4',
-      NEO4J_URI: neo4jConnection().uri,
-      NEO4J_NAMESPACE: real.namespace,
-      DEMO_SEED: 'false',
-    };
+    const env = serverEnv(real, { PRESENCE_HEARTBEAT_MS: '30000', PRESENCE_JITTER_MS: '5000', PRESENCE_TTL_MS: '70000', PRESENCE_GRACE_MS: '15000' });
     [a, b] = await Promise.all([spawnServer(env), spawnServer(env)]);
     for (const u of users) {
       await gql(a.url, '{ me { id } }', {}, await token(u));

@@ -4,13 +4,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../server/auth.js';
-import { neo4jConnection } from '../../scripts/neo4j/control.js';
-import { TEST_REDIS_URL } from '../../scripts/services.js';
 import { connectWs, gql, record, until } from '../support/clients.js';
 import { spawnServer, type ServerProcess } from '../../scripts/server-process.js';
-import { realStores, type RealStores } from '../support/real-stores.js';
-import { FAST_ENV, TEST_SECRET } from '../support/server.js';
-import { DATABASE_URL, sql } from '../prisma/postgres.js';
+import { realStores, serverEnv, type RealStores } from '../support/real-stores.js';
+import { TEST_SECRET } from '../support/server.js';
+import { sql } from '../prisma/postgres.js';
 
 const TTL_MS = 600;
 
@@ -21,20 +19,7 @@ describe('three server processes on one Redis', () => {
 
   beforeAll(async () => {
     real = await realStores({ ttlMs: TTL_MS });
-    const url = new URL(DATABASE_URL);
-    url.searchParams.set('schema', real.schema);
-    const env = {
-      ...FAST_ENV,
-      PRESENCE_TTL_MS: String(TTL_MS),
-      LOG_LEVEL: 'warn',
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: real.prefix,
-      REDIS_PARTITIONS: '4',
-      DATABASE_URL: url.toString(),
-      NEO4J_URI: neo4jConnection().uri,
-      NEO4J_NAMESPACE: real.namespace,
-      DEMO_SEED: 'false',
-    };
+    const env = serverEnv(real, { PRESENCE_TTL_MS: String(TTL_MS) }, { postgres: true });
     servers = await Promise.all([spawnServer(env), spawnServer(env), spawnServer(env)]);
   }, 90_000);
 

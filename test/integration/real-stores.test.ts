@@ -6,10 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { neo4jConnection } from '../../scripts/neo4j/control.js';
-import { connectWs, gql, record, until, type WsSession } from '../support/clients.js';
+import { connectWs, gql, record, until } from '../support/clients.js';
 import { TcpProxy } from '../support/proxy.js';
-import { realStores, type RealStores } from '../support/real-stores.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { realStores } from '../support/real-stores.js';
+import { startTestServer } from '../support/server.js';
 import { PgProxy, sql } from '../prisma/postgres.js';
 
 const SUB = 'subscription ($ids: [ID!]!) { presence(viewport: $ids) { snapshot presences { userId status version lastSeen { at } } } }';
@@ -71,7 +71,7 @@ describe('on the real stores', () => {
   it('should lose no trail row when PostgreSQL goes away in the middle of a burst', async () => {
     const proxy = await PgProxy.open();
     cleanup.push(() => proxy.close());
-    const { real, as, t } = await serve({ databaseUrl: proxy.url });
+    const { real, t } = await serve({ databaseUrl: proxy.url });
     const users = Array.from({ length: 20 }, (_, i) => `burst${i}`);
     const tokens = await Promise.all(users.map((u) => t.token(u)));
     const burst = async (from: number, to: number) => {
@@ -99,7 +99,6 @@ describe('on the real stores', () => {
       ]);
     }
     await until(async () => (await real.stores.hot.outbox.backlog()) === 0, 'the outbox drained');
-    void as;
   });
 
   it('should answer UNKNOWN while Neo4j is unreachable, and the truth once it is back', async () => {
@@ -127,7 +126,7 @@ describe('on the real stores', () => {
   it('should read UNKNOWN while Redis is stopped, then correct statuses once it is started again — never a false ONLINE', async () => {
     const redis = await startRedis();
     cleanup.push(() => redis.stop());
-    const { tokens, as, ws, t } = await serve({ redisUrl: redis.url });
+    const { tokens, as, ws } = await serve({ redisUrl: redis.url });
     const watcher = ws({ authorization: `Bearer ${tokens.bob}` });
     await watcher.connected;
     const device = ws({ authorization: `Bearer ${tokens.alice}`, deviceId: 'alice-phone', platform: 'MOBILE' });
@@ -149,7 +148,6 @@ describe('on the real stores', () => {
     await feed.next(() => statusOf('alice').at(-1) === 'ONLINE', 'the subscription shows alice ONLINE again', 10_000);
     expect((await as('bob', '{ presence(userId: "carol") { status } }')).data).toEqual({ presence: { status: 'OFFLINE' } });
     expect(statusOf('carol').every((s) => s === 'OFFLINE' || s === 'UNKNOWN')).toBe(true);
-    void t;
   });
 });
 

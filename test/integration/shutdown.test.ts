@@ -4,12 +4,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signToken } from '../../server/auth.js';
-import { neo4jConnection } from '../../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../../scripts/server-process.js';
-import { TEST_REDIS_URL } from '../../scripts/services.js';
 import { connectWs, gql, record } from '../support/clients.js';
-import { realStores, type RealStores } from '../support/real-stores.js';
-import { FAST_ENV, TEST_SECRET } from '../support/server.js';
+import { realStores, serverEnv, type RealStores } from '../support/real-stores.js';
+import { TEST_SECRET } from '../support/server.js';
 
 describe('graceful shutdown', () => {
   let real: RealStores;
@@ -19,20 +17,7 @@ describe('graceful shutdown', () => {
   beforeAll(async () => {
     real = await realStores({ ttlMs: 60_000 });
     // TTL one minute, grace 300 ms: OFFLINE within seconds can only come from a recorded disconnect.
-    const env = {
-      ...FAST_ENV,
-      PRESENCE_HEARTBEAT_MS: '20000',
-      PRESENCE_JITTER_MS: '1000',
-      PRESENCE_TTL_MS: '60000',
-      PRESENCE_GRACE_MS: '300',
-      LOG_LEVEL: 'warn',
-      REDIS_URL: TEST_REDIS_URL,
-      REDIS_PREFIX: real.prefix,
-      REDIS_PARTITIONS: '4',
-      NEO4J_URI: neo4jConnection().uri,
-      NEO4J_NAMESPACE: real.namespace,
-      DEMO_SEED: 'false',
-    };
+    const env = serverEnv(real, { PRESENCE_HEARTBEAT_MS: '20000', PRESENCE_JITTER_MS: '1000', PRESENCE_TTL_MS: '60000', PRESENCE_GRACE_MS: '300' });
     [stays, leaves] = await Promise.all([spawnServer(env), spawnServer(env)]);
   }, 90_000);
 

@@ -11,6 +11,7 @@ import type { Stores } from '../../server/stores.js';
 import { neo4jConnection } from '../../scripts/neo4j/control.js';
 import { TEST_REDIS_URL } from '../../scripts/services.js';
 import { DATABASE_URL, migratedSchema, openStore } from '../prisma/postgres.js';
+import { FAST_ENV } from './server.js';
 
 export interface RealStores {
   readonly stores: Stores;
@@ -65,5 +66,27 @@ export async function realStores(options: RealStoreOptions): Promise<RealStores>
         await driver.close();
       }
     },
+  };
+}
+
+/**
+ * The environment that points a spawned server process (scripts/server-process.ts) at these stores:
+ * the same Redis prefix and Neo4j namespace, and — with `postgres` — the same PostgreSQL schema
+ * (otherwise its last-seen store is embedded). Short test timings; `overrides` win.
+ */
+export function serverEnv(real: RealStores, overrides: Record<string, string> = {}, options: { postgres?: boolean } = {}): Record<string, string> {
+  const database = new URL(DATABASE_URL);
+  database.searchParams.set('schema', real.schema);
+  return {
+    ...FAST_ENV,
+    LOG_LEVEL: 'warn',
+    REDIS_URL: TEST_REDIS_URL,
+    REDIS_PREFIX: real.prefix,
+    REDIS_PARTITIONS: '4',
+    NEO4J_URI: neo4jConnection().uri,
+    NEO4J_NAMESPACE: real.namespace,
+    DEMO_SEED: 'false',
+    ...(options.postgres ? { DATABASE_URL: database.toString() } : {}),
+    ...overrides,
   };
 }
