@@ -15,7 +15,9 @@ export async function heartbeatField(ctx: RequestContext, deviceId: unknown, pla
   const viewer = await mutator(ctx);
   const device = userIdArg(deviceId, 'deviceId');
   const { service, metrics } = ctx.app;
+  const timer = metrics.heartbeatSeconds.startTimer({ path: 'mutation' });
   const applied = await write(() => service.heartbeat(viewer, device, platform, activity ?? undefined));
+  timer();
   metrics.heartbeats.inc({ effect: applied.effect });
   if (applied.transition) metrics.transitions.inc({ cause: applied.transition.cause });
   const { heartbeatMs, jitterMs, ttlMs } = service.timing;

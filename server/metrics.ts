@@ -1,10 +1,12 @@
 /** Prometheus metrics (prom-client), one registry per server so several servers can share a process. */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   readonly registry: Registry;
   readonly transitions: Counter<'cause'>;
   readonly heartbeats: Counter<'effect'>;
+  /** Time to handle one heartbeat (device claim, decision, commit), by path. */
+  readonly heartbeatSeconds: Histogram<'path'>;
   readonly sockets: Gauge;
   readonly subscriptions: Gauge;
   readonly batches: Counter;
@@ -21,6 +23,13 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     registry,
     transitions: new Counter({ name: 'presence_transitions_total', help: 'Transitions made by this process', labelNames: ['cause'], registers: [registry] }),
     heartbeats: new Counter({ name: 'presence_heartbeats_total', help: 'Heartbeats handled, by store effect', labelNames: ['effect'], registers: [registry] }),
+    heartbeatSeconds: new Histogram({
+      name: 'presence_heartbeat_seconds',
+      help: 'Time to handle one heartbeat (claim, decide, commit), by path: gateway refresh or the heartbeat mutation',
+      labelNames: ['path'],
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    }),
     sockets: new Gauge({ name: 'presence_ws_sockets', help: 'Open graphql-ws sockets', registers: [registry] }),
     subscriptions: new Gauge({ name: 'presence_viewport_subscriptions', help: 'Open viewport subscriptions', registers: [registry] }),
     batches: new Counter({ name: 'presence_batches_sent_total', help: 'PresenceBatch events sent (snapshots included)', registers: [registry] }),

@@ -45,9 +45,11 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
   const refresh = (session: Session) => {
     const { device, identity } = session;
     if (!device) return;
+    const timer = metrics.heartbeatSeconds.startTimer({ path: 'gateway' });
     service
       .heartbeat(identity.userId, device.deviceId, device.platform)
       .then((applied) => {
+        timer();
         metrics.heartbeats.inc({ effect: applied.effect });
         if (applied.transition) metrics.transitions.inc({ cause: applied.transition.cause });
       })
