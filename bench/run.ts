@@ -45,8 +45,14 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'heartbeat',
-    what: 'Heartbeat ingest from one process into the real Redis (the gateway keep-alive path)',
-    args: ['--users', '10000', '--seconds', '10', '--concurrency', '256'],
+    what:
+      'Heartbeat ingest into the real Redis: gateway — N real graphql-ws device sessions on one server process, refreshed every interval by the gateway (end to end); service — PresenceService in-process, C in flight (the store path alone)',
+    // Both modes into one file; the goal is judged on the gateway figures (end to end, what the issue asks
+    // for), the in-process service figures stay beside them as the store path's ceiling. 19 800 sessions
+    // (fewer where the open-files hard limit is lower; the script raises its soft limit itself) every
+    // 1 000 ms: 19.8k/s offered, about what one process handled on 2 shared cores (shorter intervals made
+    // the connect phase itself time out). A saturation series: `npm run bench -- heartbeat --interval 2000,1000,700`.
+    args: ['--mode', 'both', '--users', '10000', '--seconds', '10', '--concurrency', '256', '--connections', String(Math.min(19_800, openFilesHardLimit() - 300)), '--interval', '1000'],
   },
   {
     name: 'fanout',
@@ -55,8 +61,9 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'batch-read',
-    what: '`presences(userIds: 500)` and `contacts(first: 100)` over HTTP under concurrent load, one server process',
-    args: ['--users', '20000', '--seconds', '10', '--concurrency', '32'],
+    what: '`presences(userIds: 500)` and `contacts(first: 100)` over HTTP, closed loop (concurrent clients re-sending at once) and open loop (requests on a schedule at fixed rates), one server process',
+    // Closed loop, then the open-loop rates on the same setup (one bulk load for all).
+    args: ['--users', '20000', '--seconds', '10', '--concurrency', '32', '--mode', 'both', '--rates', '10,20,30,40,60,80', '--rate-seconds', '12'],
   },
   {
     name: 'offline',
@@ -330,26 +337,94 @@ const SECTIONS: Record<string, Section> = {
   },
 
   heartbeat(j) {
-    return [
-      ...parametersLine(j, ['users', 'concurrency', 'seconds']),
-      ...table(
-        ['users', 'in flight', 'seconds', 'heartbeats/s', 'round trips per heartbeat', 'first connects/s', 'p50 ms', 'p99 ms', 'max ms'],
-        [
+    // Files before --mode: the service figures at the top level.
+    const service = (get(j, 'results.service') as Json | undefined) ?? (numberAt(j, 'heartbeatsPerSecond', 'results.heartbeatsPerSecond') !== undefined ? { ...j, ...((j.results as Json | undefined) ?? {}) } : undefined);
+    const gateway = get(j, 'results.gateway') as Json | undefined;
+    const lines: string[] = [];
+    if (j.error) lines.push(`**The last run failed:** ${fmt(String(j.error).split('\n')[0])}`, '');
+    if (gateway) {
+      const p = (get(j, 'parameters.gateway') as Json | undefined) ?? {};
+      lines.push(
+        `**Gateway (end to end)** — ${fmt(numberAt(p, 'connections'))} real graphql-ws device sessions (no subscription) on one server process, which refreshes each one every ${fmt(numberAt(p, 'intervalMs'))} ms ` +
+          `(PRESENCE_HEARTBEAT_MS; jitter ${fmt(numberAt(p, 'jitterMs'))} ms, TTL ${fmt(numberAt(p, 'ttlMs'))} ms): offered = sessions / interval. Measured from the server's /metrics over a ${fmt(numberAt(gateway, 'windowSeconds'))} s window ` +
+          `after all were connected and one interval had passed; handling p50/p99 interpolated within the buckets of \`presence_heartbeat_seconds{path="gateway"}\`.`,
+        '',
+        ...table(
+          ['sessions', 'interval ms', 'offered/s', 'handled/s', 'handled / offered', 'handling p50 ms', 'handling p99 ms', 'server CPU (cores)', 'CPU ms per 1k', 'loop lag p99 ms', 'Redis CPU (cores)', 'machine busy', 'connects/s'],
           [
-            numberAt(j, 'parameters.users', 'users'),
-            numberAt(j, 'parameters.concurrency', 'concurrency'),
-            numberAt(j, 'seconds', 'parameters.seconds'),
-            numberAt(j, 'heartbeatsPerSecond', 'results.heartbeatsPerSecond'),
-            numberAt(j, 'roundTripsPerHeartbeat', 'results.roundTripsPerHeartbeat'),
-            numberAt(j, 'firstConnects.perSecond', 'results.firstConnects.perSecond'),
-            ms1(numberAt(j, 'latencyMs.p50', 'results.latencyMs.p50')),
-            ms1(numberAt(j, 'latencyMs.p99', 'results.latencyMs.p99')),
-            ms1(numberAt(j, 'latencyMs.max', 'results.latencyMs.max')),
+            [
+              numberAt(p, 'connections'),
+              numberAt(p, 'intervalMs'),
+              numberAt(gateway, 'offeredPerSecond'),
+              numberAt(gateway, 'heartbeatsPerSecond'),
+              numberAt(gateway, 'handledOverOffered'),
+              ms1(numberAt(gateway, 'handlingMs.p50')),
+              ms1(numberAt(gateway, 'handlingMs.p99')),
+              numberAt(gateway, 'serverCpu.coresBusy'),
+              numberAt(gateway, 'serverCpu.cpuMsPerThousandHeartbeats'),
+              ms1(numberAt(gateway, 'eventLoopLagMs.p99')),
+              numberAt(gateway, 'redis.coresBusy'),
+              (() => {
+                const busy = numberAt(gateway, 'machine.busyShare');
+                return busy === undefined ? undefined : `${Math.round(busy * 100)} % of ${fmt(numberAt(gateway, 'machine.cpus'))} cores`;
+              })(),
+              numberAt(gateway, 'connectionsPerSecond'),
+            ],
           ],
-        ],
-      ),
-      ...producedBy(j),
-    ];
+        ),
+        '',
+      );
+      const series = get(j, 'results.gatewaySeries');
+      if (Array.isArray(series) && series.length) {
+        lines.push(
+          'Every interval of the run (a fresh server process and fresh sockets per interval; the table above is the row marked "judged": the most handled among those that kept up):',
+          '',
+          ...table(
+            ['interval ms', 'offered/s', 'handled/s', 'handled / offered', 'handling p50 ms', 'handling p99 ms', 'server CPU (cores)', 'loop lag p99 ms', 'Redis CPU (cores)', 'judged'],
+            (series as Json[]).map((r) => [
+              numberAt(r, 'intervalMs'),
+              numberAt(r, 'offeredPerSecond'),
+              numberAt(r, 'heartbeatsPerSecond'),
+              numberAt(r, 'handledOverOffered'),
+              ms1(numberAt(r, 'handlingMs.p50')),
+              ms1(numberAt(r, 'handlingMs.p99')),
+              numberAt(r, 'serverCpuCores'),
+              ms1(numberAt(r, 'eventLoopLagMsP99')),
+              numberAt(r, 'redisCpuCores'),
+              get(r, 'judged') === true ? 'yes' : '',
+            ]),
+          ),
+          '',
+        );
+      }
+    }
+    if (service) {
+      const p = (get(j, 'parameters.service') as Json | undefined) ?? (j.parameters as Json | undefined) ?? j;
+      if (gateway) lines.push('**Service (in-process, no sockets)** — PresenceService.heartbeat against the Redis hot store from the bench process itself, C in flight: the store path alone.', '');
+      else lines.push(...parametersLine(j, ['users', 'concurrency', 'seconds']));
+      lines.push(
+        ...table(
+          ['users', 'in flight', 'seconds', 'heartbeats/s', 'round trips per heartbeat', 'first connects/s', 'p50 ms', 'p99 ms', 'max ms'],
+          [
+            [
+              numberAt(p, 'users') ?? numberAt(service, 'users'),
+              numberAt(p, 'concurrency') ?? numberAt(service, 'concurrency'),
+              numberAt(service, 'seconds'),
+              numberAt(service, 'heartbeatsPerSecond'),
+              numberAt(service, 'roundTripsPerHeartbeat'),
+              numberAt(service, 'firstConnects.perSecond'),
+              ms1(numberAt(service, 'latencyMs.p50')),
+              ms1(numberAt(service, 'latencyMs.p99')),
+              ms1(numberAt(service, 'latencyMs.max')),
+            ],
+          ],
+        ),
+      );
+    }
+    if (Array.isArray(j.notes) && j.notes.length) lines.push('', ...(j.notes as unknown[]).map((n) => `- ${fmt(n)}`));
+    const verdict = verdictOf(j);
+    if (verdict) lines.push('', `Verdict: ${verdict}`);
+    return [...lines, ...producedBy(j)];
   },
 
   fanout(j) {
@@ -418,7 +493,7 @@ const SECTIONS: Record<string, Section> = {
         ]),
       ),
       '',
-      `Latencies under load are with ${fmt(concurrency)} concurrent clients; "alone" is one client, one query at a time.`,
+      `Closed loop: latencies under load are with ${fmt(concurrency)} concurrent clients, each re-sending as soon as it has its answer (mostly queueing); "alone" is one client, one query at a time.`,
     ];
     const t = j.totals as Json | undefined;
     if (t) {
@@ -429,6 +504,7 @@ const SECTIONS: Record<string, Section> = {
           `Store failures (answers made UNKNOWN by a store error): ${fmt(numberAt(t, 'storeFailures'))}.`,
       );
     }
+    lines.push(...batchReadOpenLoop(j));
     const verdict = verdictOf(j);
     if (verdict) lines.push('', `Verdict: ${verdict}`);
     if (Array.isArray(j.warnings)) lines.push(...(j.warnings as unknown[]).map((w) => `\n> Warning: ${fmt(w)}`));
@@ -518,6 +594,51 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 /** Latencies in tables: 0.1 ms is finer than these runs can tell apart. */
 const ms1 = (n: number | undefined) => (n === undefined ? undefined : round1(n));
 
+/** batch-read's open-loop series (`openLoop` in its file): one row per offered rate, then saturation. */
+function batchReadOpenLoop(j: Json): string[] {
+  const open = j.openLoop as Json | undefined;
+  const series = Array.isArray(open?.results) ? (open.results as Json[]) : [];
+  if (!open || series.length === 0) return [];
+  const failures = (r: Json) => ['presences', 'contacts'].reduce((n, q) => n + (numberAt(r, `queries.${q}.errors`) ?? 0) + (numberAt(r, `queries.${q}.wrongPresences`) ?? 0), 0);
+  const lines = [
+    '',
+    `Open loop: ${fmt(open.arrivals)} arrivals for ${fmt(numberAt(open, 'secondsPerRate'))} s per rate, ${fmt(open.mix)}; ${fmt(open.client)}. ` +
+      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large).`,
+    '',
+    ...table(
+      ['offered req/s', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'server CPU % of a core', 'machine busy %', 'other CPU s', 'saturated?'],
+      series.map((r) => [
+        numberAt(r, 'rate'),
+        numberAt(r, 'arrivals'),
+        numberAt(r, 'achievedPerSecond'),
+        ms1(numberAt(r, 'queries.presences.latencyMs.p50')),
+        ms1(numberAt(r, 'queries.presences.latencyMs.p99')),
+        ms1(numberAt(r, 'queries.presences.latencyMs.max')),
+        ms1(numberAt(r, 'queries.contacts.latencyMs.p50')),
+        ms1(numberAt(r, 'queries.contacts.latencyMs.p99')),
+        ms1(numberAt(r, 'queries.contacts.latencyMs.max')),
+        failures(r),
+        numberAt(r, 'maxInFlight'),
+        ms1(numberAt(r, 'dispatchLagMs.p99')),
+        numberAt(r, 'serverCpuPercentOfOneCore'),
+        numberAt(r, 'machineCpuBusyPercent'),
+        numberAt(r, 'otherCpuSeconds'),
+        r.saturated === true ? `yes: ${fmt(r.saturatedBecause)}` : 'no',
+      ]),
+    ),
+  ];
+  const saturation = numberAt(open, 'saturation.requestsPerSecond');
+  const half = open.halfSaturation as Json | null | undefined;
+  lines.push(
+    '',
+    `Saturation ≈ ${saturation === undefined ? 'not reached' : `${fmt(saturation)} req/s`} (${fmt(get(open, 'saturation.basis'))}). ` +
+      (half
+        ? `About half of it: ${fmt(numberAt(half, 'rate'))} req/s offered — presences p99 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p99')))} ms, contacts p99 ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p99')))} ms; the goal is judged there.`
+        : 'No open-loop rate at or below half of it.'),
+  );
+  return lines;
+}
+
 // ───────────────────────────── goals ─────────────────────────────
 
 interface GoalRow {
@@ -564,13 +685,33 @@ function goals(files: Map<string, Json>): GoalRow[] {
     const goal = 'heartbeats ≥ 50k/s per process';
     if (!j) rows.push({ goal, ...missing('heartbeat') });
     else {
-      const rate = numberAt(j, 'heartbeatsPerSecond', 'results.heartbeatsPerSecond');
-      rows.push({
-        goal,
-        measured: rate === undefined ? 'no heartbeatsPerSecond in the file' : `${fmt(rate)}/s from one process (p99 ${fmt(numberAt(j, 'latencyMs.p99', 'results.latencyMs.p99'), 1)} ms, ${fmt(numberAt(j, 'parameters.concurrency', 'concurrency'))} in flight)`,
-        met: rate === undefined ? DASH : yesNo(rate >= 50_000),
-        source: src('heartbeat'),
-      });
+      const gateway = get(j, 'results.gateway') as Json | undefined;
+      const handled = numberAt(gateway, 'heartbeatsPerSecond');
+      if (gateway && handled !== undefined) {
+        // End to end: heartbeats the gateway handled per second (real sockets, one server process).
+        const offered = numberAt(gateway, 'offeredPerSecond');
+        const ratio = numberAt(gateway, 'handledOverOffered');
+        const behind = get(gateway, 'fellBehind') === true;
+        rows.push({
+          goal,
+          measured:
+            `${fmt(handled)}/s handled by one server process from ${fmt(numberAt(j, 'parameters.gateway.connections'))} graphql-ws device sessions every ${fmt(numberAt(j, 'parameters.gateway.intervalMs'))} ms ` +
+            `(${fmt(offered)}/s offered, ${ratio === undefined ? DASH : `${Math.round(ratio * 100)} %`}${behind ? ', fell behind' : ''}); handling p99 ${fmt(numberAt(gateway, 'handlingMs.p99'), 1)} ms, server CPU ${fmt(numberAt(gateway, 'serverCpu.coresBusy'))} cores`,
+          met: yesNo(handled >= 50_000 && !behind),
+          source: src('heartbeat'),
+        });
+      } else {
+        const rate = numberAt(j, 'results.service.heartbeatsPerSecond', 'heartbeatsPerSecond', 'results.heartbeatsPerSecond');
+        rows.push({
+          goal,
+          measured:
+            rate === undefined
+              ? 'no heartbeatsPerSecond in the file'
+              : `${fmt(rate)}/s from one process, in-process service path without sockets (p99 ${fmt(numberAt(j, 'results.service.latencyMs.p99', 'latencyMs.p99', 'results.latencyMs.p99'), 1)} ms, ${fmt(numberAt(j, 'parameters.service.concurrency', 'parameters.concurrency', 'concurrency'))} in flight); gateway not measured`,
+          met: rate === undefined ? DASH : yesNo(rate >= 50_000),
+          source: src('heartbeat'),
+        });
+      }
     }
   }
 
@@ -635,7 +776,7 @@ function goals(files: Map<string, Json>): GoalRow[] {
     }
   }
 
-  // 4. batch read
+  // 4. batch read — judged on the open-loop p99 at about half saturation when the file has it, else closed loop
   {
     const j = files.get('batch-read');
     const goal = 'batch read p99 ≤ 20 ms (seeds: < 200 ms)';
@@ -643,15 +784,28 @@ function goals(files: Map<string, Json>): GoalRow[] {
     else {
       const results = Array.isArray(j.results) ? (j.results as Json[]) : [];
       const p99s = results.map((r) => [r.query, numberAt(r, 'latencyMs.p99')] as const).filter(([, v]) => v !== undefined);
-      const failures = results.reduce((n, r) => n + (numberAt(r, 'errors') ?? 0) + (numberAt(r, 'wrongPresences') ?? 0), 0);
-      const worst = Math.max(...p99s.map(([, v]) => v!));
+      const openRuns = Array.isArray(get(j, 'openLoop.results')) ? (get(j, 'openLoop.results') as Json[]) : [];
+      const failures =
+        results.reduce((n, r) => n + (numberAt(r, 'errors') ?? 0) + (numberAt(r, 'wrongPresences') ?? 0), 0) +
+        openRuns.reduce((n, r) => n + ['presences', 'contacts'].reduce((m, q) => m + (numberAt(r, `queries.${q}.errors`) ?? 0) + (numberAt(r, `queries.${q}.wrongPresences`) ?? 0), 0), 0);
+      const half = get(j, 'openLoop.halfSaturation') as Json | null | undefined;
+      const halfP99s = half ? (['presences', 'contacts'] as const).map((q) => [q, numberAt(half, `latencyMs.${q}.p99`)] as const).filter(([, v]) => v !== undefined) : [];
+      const closedText = p99s.length ? `closed loop, ${fmt(numberAt(j, 'parameters.concurrency'))} clients: ${p99s.map(([q, v]) => `${fmt(q)} p99 ${fmt(v, 1)} ms`).join(', ')}` : undefined;
+      const aloneText = results.some((r) => get(r, 'unloaded')) ? `alone (one client): ${results.map((r) => `${fmt(r.query)} p99 ${fmt(numberAt(r, 'unloaded.latencyMs.p99'), 1)} ms`).join(', ')}` : undefined;
+      const openText = halfP99s.length
+        ? `open loop at ${fmt(numberAt(half, 'rate'))} req/s (≈ half of saturation ${fmt(numberAt(j, 'openLoop.saturation.requestsPerSecond'))} req/s): ${halfP99s.map(([q, v]) => `${q} p99 ${fmt(v, 1)} ms`).join(', ')}`
+        : undefined;
+      // The figure judged: open loop at half saturation when present, else the closed loop.
+      const judged = (halfP99s.length ? halfP99s : p99s).map(([, v]) => v!);
+      const worst = Math.max(...judged);
       rows.push({
         goal,
-        measured: p99s.length
-          ? `${p99s.map(([q, v]) => `${fmt(q)} p99 ${fmt(v, 1)} ms`).join(', ')} with ${fmt(numberAt(j, 'parameters.concurrency'))} clients` +
-            (results.some((r) => get(r, 'unloaded')) ? `; alone (one client): ${results.map((r) => `${fmt(r.query)} p99 ${fmt(numberAt(r, 'unloaded.latencyMs.p99'), 1)} ms`).join(', ')}` : '')
-          : 'no results in the file',
-        met: !p99s.length ? DASH : failures > 0 ? `invalid run (${failures} errors)` : yesNo(worst <= 20) + (worst <= 20 ? '' : worst < 200 ? ' (seeds\' 200 ms: yes)' : ' (seeds\' 200 ms: no)'),
+        measured: [openText && `**${openText}**`, closedText, aloneText].filter(Boolean).join('; ') || 'no results in the file',
+        met: !judged.length
+          ? DASH
+          : failures > 0
+            ? `invalid run (${failures} errors)`
+            : yesNo(worst <= 20) + (worst <= 20 ? '' : worst < 200 ? " (seeds' 200 ms: yes)" : " (seeds' 200 ms: no)") + (halfP99s.length ? ', at half saturation' : ', closed loop'),
         source: src('batch-read'),
       });
     }

@@ -56,6 +56,8 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
       .catch((error: unknown) => log.warn({ err: error, userId: identity.userId, deviceId: device.deviceId }, 'device refresh failed; retrying next interval'));
   };
 
+  const wheel = refreshWheel(service.timing.heartbeatMs, refresh);
+
   const disposable = useServer<Record<string, unknown>>(
     {
       connectionInitWaitTimeout: 5_000,
@@ -91,16 +93,7 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
             // Ack anyway: the refresh timer brings the device online as soon as the hot store is back.
             log.warn({ userId: identity.userId }, 'device session opened while the hot store is down');
           }
-          // Spread refreshes over the interval so sockets opened together don't heartbeat together.
-          const { heartbeatMs } = service.timing;
-          const start = setTimeout(() => {
-            refresh(session);
-            const every = setInterval(() => refresh(session), heartbeatMs);
-            every.unref();
-            session.timers.push(every);
-          }, Math.floor(Math.random() * heartbeatMs));
-          start.unref();
-          session.timers.push(start);
+          wheel.add(session);
         }
         armExpiry(socket, session);
         sessions.set(socket, session);
@@ -125,6 +118,7 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
         if (!session) return;
         sessions.delete(ctx.extra.socket);
         metrics.sockets.dec();
+        wheel.remove(session);
         for (const t of session.timers) clearTimeout(t);
         const { device, identity } = session;
         if (!device) return;
@@ -183,6 +177,7 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
       return sessions.size;
     },
     async close() {
+      wheel.stop();
       for (const socket of wss.clients) socket.close(CloseCode.GoingAway, 'Server shutting down');
       await disposable.dispose();
       // Every device of this process enters its grace window before the stores close, so clients
@@ -204,4 +199,44 @@ function parseDevice(params: Record<string, unknown>): { deviceId: string; platf
     return `Bad request: connectionParams.platform must be one of ${PLATFORMS.join(', ')}`;
   }
   return { deviceId: params.deviceId, platform: platform as Platform };
+}
+
+/** Slots of the refresh wheel: each device session is refreshed when its slot comes round. */
+const WHEEL_SLOTS = 100;
+
+/**
+ * Keeps every device session alive with one process-wide timer instead of one per socket: sessions are
+ * spread at random over the slots of one heartbeat interval, and each tick refreshes a whole slot at
+ * once — so their hot-store commands leave in one write (ioredis auto-pipelining) instead of one
+ * syscall each, and a socket costs no timer of its own.
+ */
+function refreshWheel<S>(intervalMs: number, refresh: (session: S) => void) {
+  const slots: Set<S>[] = Array.from({ length: WHEEL_SLOTS }, () => new Set());
+  const slotOf = new Map<S, number>();
+  let next = 0;
+  const timer = setInterval(
+    () => {
+      const due = slots[next]!;
+      next = (next + 1) % WHEEL_SLOTS;
+      for (const session of due) refresh(session);
+    },
+    Math.max(1, Math.floor(intervalMs / WHEEL_SLOTS)),
+  );
+  timer.unref();
+  return {
+    add(session: S) {
+      const slot = Math.floor(Math.random() * WHEEL_SLOTS);
+      slots[slot]!.add(session);
+      slotOf.set(session, slot);
+    },
+    remove(session: S) {
+      const slot = slotOf.get(session);
+      if (slot === undefined) return;
+      slots[slot]!.delete(session);
+      slotOf.delete(session);
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
 }

@@ -1,0 +1,613 @@
+/**
+ * Shared by the graphql-ws load scenarios (connections.ts, heartbeat.ts --mode gateway): real client
+ * sockets against a real server process.
+ *
+ * - A minimal graphql-transport-ws client on raw `ws` sockets (connection_init → ack → optionally one
+ *   `presence(viewport:)` subscription whose first `next` is the snapshot; protocol pings answered with
+ *   pongs, WebSocket pings by ws itself), run in client worker processes (`ClientWorker`: the open-files
+ *   limit is per process) and spread over source addresses 127.0.0.2 … 127.0.0.K (an address's
+ *   ephemeral ports run out at ~28 k), with at most `concurrency` handshakes in flight. The first
+ *   connection error stops the run and names the limit hit (`explain`).
+ * - Linux process facts (open-files limits, open files, RSS, CPU time, ephemeral ports, sysctls), the
+ *   pre-flight checks (source addresses reach the server, the server can hold N more sockets), user
+ *   registration over HTTP, /metrics text, Redis prefix removal, connect progress lines.
+ *
+ * This file is also the client worker's entry: `ClientWorker` forks it with WORKER_ENV set.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Redis } from 'ioredis';
+import WebSocket from 'ws';
+import { signToken } from '../server/auth.js';
+import { round } from './stats.js';
+
+const WORKER_ENV = 'PRESENCE_BENCH_WS_WORKER';
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** HS256 secret the bench servers are started with and the workers sign tokens with. */
+export const BENCH_JWT_SECRET = 'bench-connections-secret-0123456789abcdef';
+export const SUBSCRIPTION = 'subscription ($ids: [ID!]!) { presence(viewport: $ids) { snapshot presences { userId status platforms lastSeen { ago } version } } }';
+const CONNECT_TIMEOUT_MS = 60_000;
+/** Files the server needs besides the bench's sockets: /metrics scrapes, the inspector, Redis reconnects. */
+export const SERVER_FD_RESERVE = 16;
+/** Files a client worker needs besides its sockets. */
+export const CLIENT_FD_RESERVE = 200;
+
+export const userOf = (i: number) => `c${i}`;
+export const deviceOf = (i: number) => `dev-${i}`;
+export const targetOf = (j: number) => `t${j}`;
+
+
+/** V distinct targets for connection i, spread so every target is watched about equally. */
+export function viewportOf(i: number, viewport: number, targets: number): string[] {
+  const step = Math.floor(targets / viewport);
+  return Array.from({ length: viewport }, (_, k) => targetOf((i * 7 + k * step) % targets));
+}
+
+export function sourceAddress(i: number, perAddress: number): string {
+  return `127.0.0.${2 + Math.floor(i / perAddress)}`;
+}
+
+// ───────────────────────────── Linux process facts ─────────────────────────────
+
+export function openFilesLimit(pid: number | 'self'): { soft: number; hard: number } | null {
+  try {
+    const m = readFileSync(`/proc/${pid}/limits`, 'utf8').match(/^Max open files\s+(\S+)\s+(\S+)/m);
+    if (!m) return null;
+    const n = (s: string) => (s === 'unlimited' ? Number.POSITIVE_INFINITY : Number(s));
+    return { soft: n(m[1]!), hard: n(m[2]!) };
+  } catch {
+    return null;
+  }
+}
+
+export function openFiles(pid: number | 'self'): number | null {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return null;
+  }
+}
+
+export function rssOf(pid: number | 'self'): number {
+  try {
+    const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^VmRSS:\s+(\d+) kB/m);
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export function ephemeralPorts(): { low: number; high: number } | null {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    return low && high ? { low, high } : null;
+  } catch {
+    return null;
+  }
+}
+
+export function sysctl(name: string): number | null {
+  try {
+    return Number(readFileSync(`/proc/sys/${name.replaceAll('.', '/')}`, 'utf8').trim().split(/\s+/)[0]);
+  } catch {
+    return null;
+  }
+}
+
+// ───────────────────────────── shared by coordinator and workers ─────────────────────────────
+
+/** Registers users over HTTP (their first authenticated request does it) and returns their tokens. */
+export async function registerUsers(url: string, ids: readonly string[], concurrency: number, secret = BENCH_JWT_SECRET): Promise<string[]> {
+  const tokens: string[] = new Array(ids.length);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+  const endpoint = new URL('/graphql', url);
+  const body = JSON.stringify({ query: '{ me { id } }' });
+  let next = 0;
+  try {
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, ids.length) }, async () => {
+        while (next < ids.length) {
+          const k = next++;
+          const token = await signToken(secret, ids[k]!, { ttlSeconds: 12 * 3600 });
+          tokens[k] = token;
+          const answer = await new Promise<string>((resolve, reject) => {
+            const req = http.request(
+              endpoint,
+              { method: 'POST', agent, headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` } },
+              (res) => {
+                let text = '';
+                res.setEncoding('utf8');
+                res.on('data', (chunk: string) => (text += chunk));
+                res.on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(`registering ${ids[k]}: HTTP ${res.statusCode} ${text.slice(0, 300)}`))));
+              },
+            );
+            req.on('error', reject);
+            req.end(body);
+          });
+          if (!answer.includes(`"id":"${ids[k]}"`)) throw new Error(`registering ${ids[k]}: unexpected answer ${answer.slice(0, 300)}`);
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  return tokens;
+}
+
+/** What a connection error means in terms of the limit that was hit. */
+export function explain(error: unknown, where: { address: string; index: number }): string {
+  const e = error as NodeJS.ErrnoException;
+  const code = e?.code ?? '';
+  const limit = openFilesLimit('self');
+  const ports = ephemeralPorts();
+  switch (code) {
+    case 'EMFILE':
+    case 'ENFILE':
+      return `${code} in a client worker at connection #${where.index}: the open-files limit was hit (this worker's ulimit -n is ${limit?.soft ?? '?'}, hard ${limit?.hard ?? '?'}; fs.file-max ${sysctl('fs.file-max') ?? '?'})`;
+    case 'EADDRNOTAVAIL':
+    case 'EADDRINUSE':
+      return (
+        `${code} from source address ${where.address} at connection #${where.index}: its ephemeral ports ran out ` +
+        `(net.ipv4.ip_local_port_range ${ports ? `${ports.low}–${ports.high}, ${ports.high - ports.low + 1} per address` : '?'}; ports in TIME_WAIT from an earlier run count too) — lower --per-address, or, if the address itself is refused, this OS does not route 127/8 to loopback`
+      );
+    case 'ECONNREFUSED':
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `${code} at connection #${where.index}: the server refused or dropped the connection — its open-files limit, its listen backlog (net.core.somaxconn ${sysctl('net.core.somaxconn') ?? '?'}, tcp_max_syn_backlog ${sysctl('net.ipv4.tcp_max_syn_backlog') ?? '?'}) or a crash; lower --concurrency or check the server output`;
+    case 'ETIMEDOUT':
+      return `ETIMEDOUT at connection #${where.index}: the server did not complete the handshake in time (overloaded); lower --concurrency`;
+    default:
+      return `connection #${where.index} from ${where.address} failed: ${e?.message ?? String(error)}`;
+  }
+}
+
+// ───────────────────────────── worker (client sockets) ─────────────────────────────
+
+/** `register` with a url registers the users over HTTP (their first authenticated request); with null it only signs their tokens (the socket's connection_init registers them). */
+export type ToWorker =
+  | { type: 'register'; url: string | null; from: number; to: number; concurrency: number }
+  | { type: 'connect'; wsUrl: string; from: number; to: number; concurrency: number; viewport: number; targets: number; perAddress: number }
+  | { type: 'stats' }
+  | { type: 'closing' }
+  | { type: 'reset' }
+  | { type: 'exit' };
+
+export type FromWorker =
+  | { type: 'registered' }
+  | { type: 'progress'; done: number }
+  | { type: 'connected'; latencies: number[] }
+  | { type: 'stats'; rss: number; heapUsed: number; cpuSeconds: number; openFiles: number | null; live: number; dropped: number; updates: number; ended: number }
+  | { type: 'reset' }
+  | { type: 'failed'; message: string };
+
+async function worker(): Promise<void> {
+  const send = (msg: FromWorker) => process.send!(msg);
+  const sockets: WebSocket[] = [];
+  /** The TCP sockets under them, to reset (RST) at the end: a FIN from this side would leave every source port in TIME_WAIT for a minute. */
+  const tcp: net.Socket[] = [];
+  const createConnection = ((options: net.NetConnectOpts & { socketPath?: string }) => {
+    // As ws's own netConnect: the request's `path` (/graphql) must not reach net.connect as a socket path.
+    const socket = net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
+    tcp.push(socket);
+    return socket;
+  }) as typeof net.createConnection;
+  let tokens: string[] = [];
+  let tokenBase = 0;
+  let closing = false;
+  let live = 0;
+  let dropped = 0;
+  let updates = 0;
+  let ended = 0;
+  let failed = false;
+
+  const fail = (message: string) => {
+    if (failed) return;
+    failed = true;
+    send({ type: 'failed', message });
+  };
+
+  function open(i: number, wsUrl: string, viewport: number, targets: number, perAddress: number): Promise<number> {
+    const address = sourceAddress(i, perAddress);
+    const ids = viewport > 0 ? viewportOf(i, viewport, targets) : [];
+    const token = tokens[i - tokenBase]!;
+    return new Promise<number>((resolve, reject) => {
+      const t0 = performance.now();
+      let state: 'opening' | 'init' | 'subscribed' | 'live' | 'failed' = 'opening';
+      const ws = new WebSocket(wsUrl, 'graphql-transport-ws', { localAddress: address, perMessageDeflate: false, handshakeTimeout: CONNECT_TIMEOUT_MS, createConnection });
+      const timer = setTimeout(() => stop(`connection #${i} from ${address}: no ${state === 'subscribed' ? 'snapshot' : 'connection_ack'} within ${CONNECT_TIMEOUT_MS / 1000} s — the server is overloaded; lower --concurrency`), CONNECT_TIMEOUT_MS);
+      const stop = (message: string) => {
+        if (state === 'live' || state === 'failed') return;
+        state = 'failed';
+        clearTimeout(timer);
+        ws.terminate();
+        reject(new Error(message));
+      };
+      const established = () => {
+        state = 'live';
+        clearTimeout(timer);
+        live++;
+        resolve(performance.now() - t0);
+      };
+      ws.on('open', () => {
+        state = 'init';
+        ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}`, deviceId: deviceOf(i), platform: 'WEB' } }));
+      });
+      ws.on('message', (data) => {
+        const msg = JSON.parse(String(data)) as { type: string; id?: string; payload?: unknown };
+        if (msg.type === 'ping') return ws.send('{"type":"pong"}');
+        if (msg.type === 'pong') return;
+        if (state === 'live') {
+          if (msg.type === 'next') updates++;
+          else if (msg.type === 'error' || msg.type === 'complete') ended++;
+          return;
+        }
+        if (msg.type === 'connection_ack' && state === 'init') {
+          if (ids.length === 0) return established();
+          state = 'subscribed';
+          return ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUBSCRIPTION, variables: { ids } } }));
+        }
+        if (msg.type === 'next' && state === 'subscribed') {
+          const payload = msg.payload as { data?: { presence?: { snapshot: boolean; presences: unknown[] } }; errors?: { message: string; extensions?: { code?: string } }[] };
+          const batch = payload.data?.presence;
+          if (payload.errors?.length || !batch?.snapshot || batch.presences.length !== ids.length) {
+            return stop(`connection #${i}: the first event was not a ${ids.length}-id snapshot: ${JSON.stringify(payload).slice(0, 400)}`);
+          }
+          return established();
+        }
+        if (msg.type === 'error') {
+          const errors = msg.payload as { message: string; extensions?: { code?: string } }[];
+          return stop(`connection #${i}: subscribe refused: ${errors.map((e) => `${e.extensions?.code ?? 'ERROR'} ${e.message}`).join('; ').slice(0, 400)}`);
+        }
+        stop(`connection #${i}: unexpected ${msg.type} while ${state}`);
+      });
+      ws.on('error', (error) => {
+        if (state === 'live') return;
+        stop(explain(error, { address, index: i }));
+      });
+      ws.on('close', (code, reason) => {
+        if (state === 'live') {
+          live--;
+          if (!closing) dropped++;
+          return;
+        }
+        stop(`connection #${i} from ${address}: closed by the server before the ${state === 'subscribed' ? 'snapshot' : 'ack'} (code ${code}${reason.length ? ` "${reason.toString()}"` : ''})`);
+      });
+      sockets.push(ws);
+    });
+  }
+
+  process.on('message', (msg: ToWorker) => {
+    void (async () => {
+      try {
+        switch (msg.type) {
+          case 'register': {
+            const ids = Array.from({ length: msg.to - msg.from }, (_, k) => userOf(msg.from + k));
+            tokenBase = msg.from;
+            tokens = msg.url === null ? await Promise.all(ids.map((id) => signToken(BENCH_JWT_SECRET, id, { ttlSeconds: 12 * 3600 }))) : await registerUsers(msg.url, ids, msg.concurrency);
+            send({ type: 'registered' });
+            return;
+          }
+          case 'connect': {
+            const latencies: number[] = [];
+            let next = msg.from;
+            let pending = 0;
+            let lastReport = performance.now();
+            await Promise.all(
+              Array.from({ length: Math.min(msg.concurrency, msg.to - msg.from) }, async () => {
+                while (next < msg.to && !failed) {
+                  const i = next++;
+                  latencies.push(await open(i, msg.wsUrl, msg.viewport, msg.targets, msg.perAddress));
+                  pending++;
+                  if (pending >= 100 || performance.now() - lastReport > 200) {
+                    send({ type: 'progress', done: pending });
+                    pending = 0;
+                    lastReport = performance.now();
+                  }
+                }
+              }),
+            );
+            if (pending > 0) send({ type: 'progress', done: pending });
+            tokens = [];
+            send({ type: 'connected', latencies });
+            return;
+          }
+          case 'stats': {
+            const mem = process.memoryUsage();
+            const cpu = process.cpuUsage();
+            send({ type: 'stats', rss: mem.rss, heapUsed: mem.heapUsed, cpuSeconds: (cpu.user + cpu.system) / 1e6, openFiles: openFiles('self'), live, dropped, updates, ended });
+            return;
+          }
+          case 'closing':
+            closing = true;
+            return;
+          case 'reset':
+            closing = true;
+            for (const socket of tcp) if (!socket.destroyed) socket.resetAndDestroy();
+            send({ type: 'reset' });
+            return;
+          case 'exit':
+            closing = true;
+            for (const socket of tcp) if (!socket.destroyed) socket.resetAndDestroy();
+            process.exit(0);
+        }
+      } catch (error) {
+        fail(error instanceof Error ? error.message : String(error));
+      }
+    })();
+  });
+  // The coordinator is gone: nothing left to measure.
+  process.on('disconnect', () => process.exit(0));
+}
+
+/** One client worker process (this file, forked): holds the sockets of connections [from, to). */
+export class ClientWorker {
+  readonly child: ChildProcess;
+  readonly #waiting = new Map<string, (msg: FromWorker) => void>();
+
+  constructor(
+    readonly from: number,
+    readonly to: number,
+    onProgress: (n: number) => void,
+    onFailure: (message: string) => void,
+  ) {
+    this.child = fork(SELF, [], {
+      cwd: ROOT,
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, [WORKER_ENV]: '1' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.child.on('message', (msg: FromWorker) => {
+      if (msg.type === 'progress') return onProgress(msg.done);
+      if (msg.type === 'failed') return onFailure(msg.message);
+      const waiter = this.#waiting.get(msg.type);
+      this.#waiting.delete(msg.type);
+      waiter?.(msg);
+    });
+    this.child.on('exit', (code, signal) => {
+      if (!this.exiting) onFailure(`client worker ${this.child.pid} exited (${code ?? signal}) — out of memory? (it held connections ${from}–${to - 1})`);
+    });
+  }
+
+  exiting = false;
+
+  request<T extends FromWorker['type']>(msg: ToWorker, reply: T): Promise<Extract<FromWorker, { type: T }>> {
+    return new Promise((resolve) => {
+      this.#waiting.set(reply, resolve as (msg: FromWorker) => void);
+      this.child.send(msg);
+    });
+  }
+
+  tell(msg: ToWorker): void {
+    if (this.child.connected) this.child.send(msg);
+  }
+
+  async exit(): Promise<void> {
+    this.exiting = true;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.tell({ type: 'exit' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+export function getText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+}
+
+export const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const mb = (bytes: number) => round(bytes / 2 ** 20, 1);
+
+// ───────────────────────────── coordinator helpers ─────────────────────────────
+
+/** CPU seconds (user + system) a process has used so far, from /proc; NaN when unreadable. */
+export function cpuSecondsOf(pid: number | 'self'): number {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** How N sockets are spread: client worker processes (per this process's open-files limit) and source addresses. */
+export function clientPlan(N: number, perAddress: number) {
+  const clientLimit = openFilesLimit('self');
+  const perWorker = Math.max(1, Math.min(25_000, (clientLimit?.soft ?? 25_000) - CLIENT_FD_RESERVE));
+  const workerCount = Math.max(1, Math.ceil(N / perWorker));
+  const addressCount = Math.ceil(N / perAddress);
+  const addresses = Array.from({ length: addressCount }, (_, a) => `127.0.0.${2 + a}`);
+  return { clientLimit, workerCount, addressCount, addresses };
+}
+
+/** Why the source addresses cannot carry the plan, or null. */
+export function addressProblem(perAddress: number, addressCount: number): string | null {
+  if (addressCount > 253) return `--per-address ${perAddress} needs ${addressCount} source addresses; at most 253 (127.0.0.2–127.0.0.254)`;
+  const ports = ephemeralPorts();
+  if (ports && perAddress > ports.high - ports.low + 1) {
+    return `--per-address ${perAddress} exceeds the ephemeral ports of one address (net.ipv4.ip_local_port_range ${ports.low}–${ports.high} = ${ports.high - ports.low + 1})`;
+  }
+  return null;
+}
+
+/** Why the server process cannot hold N more sockets (its open-files limit is inherited from this process), or null. */
+export function serverRoomProblem(pid: number, N: number): string | null {
+  const serverLimit = openFilesLimit(pid);
+  const serverOpen = openFiles(pid);
+  if (serverLimit && serverOpen !== null && N > serverLimit.soft - serverOpen - SERVER_FD_RESERVE) {
+    const fit = serverLimit.soft - serverOpen - SERVER_FD_RESERVE;
+    return (
+      `--connections ${N} needs ${N} sockets in the one server process, which has ${serverOpen} files open and an open-files limit of ${serverLimit.soft} (hard ${serverLimit.hard}): at most ${fit} fit. ` +
+      `Raise the limit (the npm script sets ulimit -n to 1048576, else to the hard limit; raising the hard limit needs root with CAP_SYS_RESOURCE — limits.conf, prlimit, systemd LimitNOFILE) or run with --connections ${fit}.`
+    );
+  }
+  return null;
+}
+
+/** Every source address must reach the server (Linux routes all of 127/8 to lo; other systems need aliases). */
+export async function checkAddresses(addresses: readonly string[], port: number): Promise<void> {
+  for (const address of addresses) {
+    await new Promise<void>((resolve, reject) => {
+      const socket = net.connect({ host: '127.0.0.1', port, localAddress: address }, () => {
+        socket.resetAndDestroy();
+        resolve();
+      });
+      socket.on('error', (error) => reject(new Error(`source address ${address} cannot reach 127.0.0.1:${port}: ${(error as NodeJS.ErrnoException).code ?? error.message} — this OS does not route 127/8 to loopback; add aliases or use fewer addresses (--per-address)`)));
+    });
+  }
+}
+
+/** Client workers for connections [0, N), split evenly. */
+export function startWorkers(N: number, workerCount: number, onProgress: (n: number) => void, onFailure: (message: string) => void): ClientWorker[] {
+  return Array.from({ length: workerCount }, (_, w) => new ClientWorker(Math.floor((w * N) / workerCount), Math.floor(((w + 1) * N) / workerCount), onProgress, onFailure));
+}
+
+/** Opens the workers' sockets (each worker its share of `concurrency` handshakes in flight); their handshake latencies. */
+export function connectAll(
+  workers: readonly ClientWorker[],
+  options: { wsUrl: string; concurrency: number; viewport: number; targets: number; perAddress: number },
+): Promise<Extract<FromWorker, { type: 'connected' }>[]> {
+  const { wsUrl, concurrency, viewport, targets, perAddress } = options;
+  return Promise.all(
+    workers.map((w) => w.request({ type: 'connect', wsUrl, from: w.from, to: w.to, concurrency: Math.ceil(concurrency / workers.length), viewport, targets, perAddress }, 'connected')),
+  );
+}
+
+/** A progress line every 5 % of N connected (one line when a report crosses several marks). */
+export function connectProgress(N: number, log: (line: string) => void, serverPid: number) {
+  let connected = 0;
+  let mark = 1;
+  let connectStart = 0;
+  return {
+    start() {
+      connectStart = performance.now();
+    },
+    onProgress(n: number) {
+      connected += n;
+      if (mark > 20 || connected < Math.ceil((mark * N) / 20)) return;
+      while (mark <= 20 && connected >= Math.ceil((mark * N) / 20)) mark++;
+      const s = (performance.now() - connectStart) / 1000;
+      log(`${(mark - 1) * 5}%  ${connected}/${N} connected in ${round(s, 1)} s (${Math.round(connected / s)}/s), server RSS ${mb(rssOf(serverPid))} MB`);
+    },
+  };
+}
+
+/** Resets every client socket (RST: no TIME_WAIT on the source ports, so the next run finds them free). */
+export async function resetWorkers(workers: readonly ClientWorker[]): Promise<void> {
+  for (const w of workers) w.tell({ type: 'closing' });
+  await Promise.all(workers.map((w) => (w.child.connected ? Promise.race([w.request({ type: 'reset' }, 'reset'), delay(10_000)]) : undefined)));
+}
+
+/** Removes every key under the prefix (SCAN + DEL); returns how many. */
+export async function purgePrefix(redis: Redis, prefix: string): Promise<number> {
+  let cursor = '0';
+  let removed = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) removed += await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return removed;
+}
+
+/** A minimal Chrome DevTools Protocol client for a server started with --inspect: GCs, heap snapshots, CPU profiles. */
+export class Inspector {
+  readonly #ws: WebSocket;
+  #next = 1;
+  readonly #pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  readonly #events = new Map<string, (params: Record<string, unknown>) => void>();
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws;
+    ws.on('message', (data) => {
+      const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string }; method?: string; params?: Record<string, unknown> };
+      if (msg.id !== undefined) {
+        const p = this.#pending.get(msg.id);
+        this.#pending.delete(msg.id);
+        if (msg.error) p?.reject(new Error(`inspector: ${msg.error.message}`));
+        else p?.resolve(msg.result);
+      } else if (msg.method) this.#events.get(msg.method)?.(msg.params ?? {});
+    });
+  }
+
+  static connect(url: string): Promise<Inspector> {
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 });
+      ws.once('open', () => resolve(new Inspector(ws)));
+      ws.once('error', reject);
+    });
+  }
+
+  call<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
+    const id = this.#next++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.#ws.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  on(method: string, handler: (params: Record<string, unknown>) => void): void {
+    this.#events.set(method, handler);
+  }
+
+  async heapSnapshot(file: string): Promise<void> {
+    const out = createWriteStream(file);
+    this.on('HeapProfiler.addHeapSnapshotChunk', (params) => out.write(params.chunk as string));
+    await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+    await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  }
+
+  close(): void {
+    this.#ws.terminate();
+  }
+}
+
+/** Prometheus text exposition, parsed: every sample as name, labels and value. */
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+export function parseMetrics(text: string): Sample[] {
+  const out: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = line.match(/^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)/);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
+    out.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** Sum of the samples named `name` whose labels include `match`. */
+export function metricSum(samples: readonly Sample[], name: string, match: Readonly<Record<string, string>> = {}): number {
+  let sum = 0;
+  let found = false;
+  for (const s of samples) {
+    if (s.name !== name || !Object.entries(match).every(([k, v]) => s.labels[k] === v)) continue;
+    sum += s.value;
+    found = true;
+  }
+  return found ? sum : Number.NaN;
+}
+
+// The worker's entry: ClientWorker forks this file with WORKER_ENV set.
+if (process.env[WORKER_ENV] && process.argv[1] && resolvePath(process.argv[1]) === SELF) await worker();
