@@ -54,7 +54,7 @@ import {
   openFilesLimit,
   purgePrefix,
   registerUsers,
-  resetWorkers,
+  stopLoad,
   rssOf,
   serverRoomProblem,
   startWorkers,
@@ -337,17 +337,7 @@ async function coordinator(): Promise<void> {
     clearTimeout(cap);
     if (watchdog) clearInterval(watchdog);
     inspector?.close();
-    // Reset the client sockets first (RST: no TIME_WAIT on the source ports, so the next run finds them
-    // free); the server sees every socket close and records the disconnects.
-    await resetWorkers(workers);
-    if (server) {
-      log('stopping the server');
-      const srv = server;
-      const kill = setTimeout(() => void srv.stop('SIGKILL'), 60_000);
-      await srv.stop('SIGTERM');
-      clearTimeout(kill);
-    }
-    await Promise.all(workers.map((w) => w.exit()));
+    await stopLoad(workers, server, log);
     try {
       const removed = await purgePrefix(redis, prefix);
       log(`removed ${removed} Redis keys under ${prefix}`);

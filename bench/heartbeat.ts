@@ -70,7 +70,7 @@ import {
   openFilesLimit,
   parseMetrics,
   purgePrefix,
-  resetWorkers,
+  stopLoad,
   serverRoomProblem,
   startWorkers,
   type ClientWorker,
@@ -435,15 +435,7 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     inspector?.close();
-    await resetWorkers(workers);
-    if (server) {
-      log('stopping the server');
-      const srv = server;
-      const kill = setTimeout(() => void srv.stop('SIGKILL'), 60_000);
-      await srv.stop('SIGTERM');
-      clearTimeout(kill);
-    }
-    await Promise.all(workers.map((w) => w.exit()));
+    await stopLoad(workers, server, log);
     try {
       log(`removed ${await purgePrefix(redis, prefix)} Redis keys under ${prefix}`);
     } catch (error) {

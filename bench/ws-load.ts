@@ -22,6 +22,7 @@ import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import type { ServerProcess } from '../scripts/server-process.js';
 import { signToken } from '../server/auth.js';
 import { round } from './stats.js';
 
@@ -512,6 +513,22 @@ export function connectProgress(N: number, log: (line: string) => void, serverPi
 export async function resetWorkers(workers: readonly ClientWorker[]): Promise<void> {
   for (const w of workers) w.tell({ type: 'closing' });
   await Promise.all(workers.map((w) => (w.child.connected ? Promise.race([w.request({ type: 'reset' }, 'reset'), delay(10_000)]) : undefined)));
+}
+
+/**
+ * Ends a load run in the order that leaves nothing behind: client sockets reset first (the server sees
+ * every close and records the disconnects), then the server stopped (SIGKILL if it is not gone within
+ * 60 s), then the workers.
+ */
+export async function stopLoad(workers: readonly ClientWorker[], server: ServerProcess | undefined, log: (line: string) => void): Promise<void> {
+  await resetWorkers(workers);
+  if (server) {
+    log('stopping the server');
+    const kill = setTimeout(() => void server.stop('SIGKILL'), 60_000);
+    await server.stop('SIGTERM');
+    clearTimeout(kill);
+  }
+  await Promise.all(workers.map((w) => w.exit()));
 }
 
 /** Removes every key under the prefix (SCAN + DEL); returns how many. */
