@@ -4,7 +4,7 @@
  * subscription state included), the time to connect them all, and the client side's own RSS.
  *
  *   npm run bench:connections -- [--connections 20000] [--viewport 20] [--targets 1000] [--concurrency 500]
- *                                [--per-address 20000] [--idle-seconds 5] [--max-seconds 600]
+ *                                [--per-address auto] [--idle-seconds 5] [--max-seconds 600]
  *                                [--server-heap-mb 8192] [--max-total-gib 16] [--heap-snapshot <file>]
  *                                [--redis redis://127.0.0.1:6379]
  *
@@ -60,6 +60,7 @@ import {
   startWorkers,
   targetOf,
   type ClientWorker,
+  perAddressFor,
 } from './ws-load.js';
 
 const GOAL = { connections: 100_000, maxBytesPerConnection: 40_960 } as const;
@@ -106,7 +107,7 @@ async function coordinator(): Promise<void> {
       viewport: { type: 'string', default: '20' },
       targets: { type: 'string', default: '1000' },
       concurrency: { type: 'string', default: '500' },
-      'per-address': { type: 'string', default: '20000' },
+      'per-address': { type: 'string', default: 'auto' },
       'idle-seconds': { type: 'string', default: '5' },
       'max-seconds': { type: 'string', default: '600' },
       'server-heap-mb': { type: 'string', default: '8192' },
@@ -119,7 +120,7 @@ async function coordinator(): Promise<void> {
   const V = Number(values.viewport);
   const T = Number(values.targets);
   const concurrency = Number(values.concurrency);
-  const perAddress = Number(values['per-address']);
+  const perAddress = perAddressFor(N, values['per-address']);
   const idleSeconds = Math.min(Number(values['idle-seconds']), 120);
   const maxSeconds = Math.min(Number(values['max-seconds']), 3600);
   const serverHeapMb = Number(values['server-heap-mb']);

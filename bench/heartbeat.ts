@@ -26,7 +26,7 @@
  *   npm run bench:heartbeat -- [--mode service|gateway|both] [--seconds 10] [--redis redis://127.0.0.1:6379]
  *     service: [--users 10000] [--concurrency 256]
  *     gateway: [--connections 19800] [--interval 400[,300,…]] [--jitter 50] [--connect-concurrency 500]
- *              [--per-address 20000] [--max-seconds 240] [--profile <dir>]
+ *              [--per-address auto] [--max-seconds 240] [--profile <dir>]
  *
  * `--interval` may list several intervals: one fresh server and N fresh sockets per interval, run one after
  * the other; results.gatewaySeries has them all, results.gateway the one the goal is judged on (the most
@@ -75,6 +75,7 @@ import {
   startWorkers,
   type ClientWorker,
   type Sample,
+  perAddressFor,
 } from './ws-load.js';
 
 const GOAL = { heartbeatsPerSecondPerProcess: 50_000 } as const;
@@ -93,7 +94,7 @@ const { values } = parseArgs({
     interval: { type: 'string', default: '400' },
     jitter: { type: 'string', default: '50' },
     'connect-concurrency': { type: 'string', default: '500' },
-    'per-address': { type: 'string', default: '20000' },
+    'per-address': { type: 'string', default: 'auto' },
     'max-seconds': { type: 'string', default: '240' },
     profile: { type: 'string' },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
@@ -218,7 +219,7 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
   const N = Number(values.connections);
   const J = Number(values.jitter);
   const connectConcurrency = Number(values['connect-concurrency']);
-  const perAddress = Number(values['per-address']);
+  const perAddress = perAddressFor(N, values['per-address']);
   const maxSeconds = Math.min(Number(values['max-seconds']), 1800);
   // Far above 2·H + J: a refresh that runs late never expires a device during the run (no sweeper
   // work, no OFFLINE transitions), and ≥ the default grace (15 s), which must not exceed the TTL.

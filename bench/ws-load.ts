@@ -49,6 +49,20 @@ export function viewportOf(i: number, viewport: number, targets: number): string
   return Array.from({ length: viewport }, (_, k) => targetOf((i * 7 + k * step) % targets));
 }
 
+/**
+ * Sockets per source address: `auto` spreads N over up to 200 addresses, at least 250 on each. Binding a
+ * client socket to an address that already holds thousands makes the kernel search its ephemeral ports
+ * for a free one on every connect (Node cannot set IP_BIND_ADDRESS_NO_PORT), and that search — in the
+ * load client, not the server — capped the connect rate: 19 800 sessions on one address took 43–80 s
+ * (~330/s), on 80 addresses 19.5 s (~1 000/s).
+ */
+export function perAddressFor(N: number, option: string | undefined): number {
+  if (option === undefined || option === 'auto') return Math.max(250, Math.ceil(N / 200));
+  const n = Number(option);
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--per-address must be a whole number ≥ 1 or "auto", got ${option}`);
+  return n;
+}
+
 export function sourceAddress(i: number, perAddress: number): string {
   return `127.0.0.${2 + Math.floor(i / perAddress)}`;
 }

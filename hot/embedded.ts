@@ -2,8 +2,8 @@
  * The in-process HotStore: what `npm start` uses when no REDIS_URL is set, and the reference the
  * Redis implementation is checked against (test/contract/hotStore.contract.ts). One process only.
  */
-import type { DeviceId, UserId, UserState } from '../presence/index.js';
-import type { FeedEvent, HotStore, HotWrite, Outbox, OutboxEntry, PresenceFeed } from './port.js';
+import { refreshDevice, type Device, type DeviceId, type PresenceRecord, type UserId, type UserState } from '../presence/index.js';
+import type { DeviceRefresh, FeedEvent, HotStore, HotWrite, Outbox, OutboxEntry, PresenceFeed } from './port.js';
 
 export class EmbeddedFeed implements PresenceFeed {
   #listening = new Set<UserId>();
@@ -70,8 +70,7 @@ class EmbeddedOutbox implements Outbox {
 export class EmbeddedHotStore implements HotStore {
   readonly feed: EmbeddedFeed;
   readonly outbox = new EmbeddedOutbox();
-  #states = new Map<UserId, UserState>();
-  #due = new Map<UserId, number>();
+  #states = new Map<UserId, { state: UserState; idleAt: number | null }>();
   #leases = new Map<UserId, number>();
   #owners = new Map<DeviceId, UserId>();
 
@@ -82,20 +81,41 @@ export class EmbeddedHotStore implements HotStore {
   async load(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
     const out = new Map<UserId, UserState>();
     for (const id of userIds) {
-      const state = this.#states.get(id);
-      if (state) out.set(id, state);
+      const held = this.#states.get(id);
+      if (held) out.set(id, held.state);
+    }
+    return out;
+  }
+
+  async records(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
+    const out = new Map<UserId, PresenceRecord>();
+    for (const id of userIds) {
+      const held = this.#states.get(id);
+      if (held) out.set(id, { userId: id, published: held.state.published, version: held.state.version });
     }
     return out;
   }
 
   async commit(write: HotWrite): Promise<boolean> {
-    const { next, expectedRev, transition, due } = write;
-    const current = this.#states.get(next.userId);
-    if ((current?.rev ?? 0) !== expectedRev) return false;
-    this.#states.set(next.userId, next);
+    const { next, before, expectedRev, transition, idleAt, now } = write;
+    const held = this.#states.get(next.userId);
+    if ((held?.state.rev ?? 0) !== expectedRev) return false;
+    const stored = held?.state.devices ?? {};
+    // A device dropped as expired that a refresh has kept alive since the read: decide again.
+    for (const [id, was] of Object.entries(before)) {
+      if (!next.devices[id] && was.expiresAt <= now && (stored[id]?.expiresAt ?? 0) > now) return false;
+    }
+    const devices: Record<DeviceId, Device> = { ...next.devices };
+    for (const [id, device] of Object.entries(next.devices)) {
+      const was = before[id];
+      const kept = stored[id];
+      // Untouched by this write: keeps the later timers a refresh gave it meanwhile.
+      if (was && kept && was.expiresAt === device.expiresAt && kept.platform === device.platform && kept.expiresAt > device.expiresAt) {
+        devices[id] = { ...device, lastSeenAt: kept.lastSeenAt, expiresAt: kept.expiresAt };
+      }
+    }
+    this.#states.set(next.userId, { state: { ...next, devices }, idleAt });
     this.#leases.delete(next.userId);
-    if (due === null) this.#due.delete(next.userId);
-    else this.#due.set(next.userId, due);
     if (transition) {
       this.outbox.append({ transition });
       this.feed.publish(next.userId, { type: 'transition', transition });
@@ -103,10 +123,21 @@ export class EmbeddedHotStore implements HotStore {
     return true;
   }
 
+  async refresh(devices: readonly DeviceRefresh[], now: number, expiresAt: number): Promise<boolean[]> {
+    return devices.map(({ userId, deviceId, platform }) => {
+      const held = this.#states.get(userId);
+      const refreshed = held && refreshDevice(held.state, deviceId, platform, now, expiresAt);
+      if (!refreshed) return false;
+      this.#states.set(userId, { state: refreshed, idleAt: held.idleAt });
+      return true;
+    });
+  }
+
   async claimDue(now: number, limit: number, leaseMs: number): Promise<UserId[]> {
     const claimed: UserId[] = [];
-    for (const [userId, due] of this.#due) {
+    for (const [userId, { state, idleAt }] of this.#states) {
       if (claimed.length >= limit) break;
+      const due = Math.min(idleAt ?? Number.POSITIVE_INFINITY, ...Object.values(state.devices).map((d) => d.expiresAt));
       if (due > now || (this.#leases.get(userId) ?? 0) > now) continue;
       this.#leases.set(userId, now + leaseMs);
       claimed.push(userId);

@@ -5,23 +5,32 @@
  * Every method throws `StoreUnavailableError('hot')` when the store cannot be reached; callers turn
  * that into UNKNOWN for reads and a refused write.
  */
-import type { DeviceId, Transition, UserId, UserState } from '../presence/index.js';
+import type { Device, DeviceId, Platform, PresenceRecord, Transition, UserId, UserState } from '../presence/index.js';
 
 export interface HotWrite {
   /** When the write was decided (ms); the store derives key lifetimes from it. */
   readonly now: number;
   readonly next: UserState;
+  /**
+   * The devices the decision was made from (the state read). A device kept untouched keeps whatever
+   * expiry a `refresh` gave it meanwhile; a device this write set (connect, heartbeat, disconnect) gets
+   * exactly its new timers; a device dropped as expired must still be expired, or the write is refused
+   * like a stale rev (a refresh kept it alive since the read).
+   */
+  readonly before: Readonly<Record<DeviceId, Device>>;
   /** `rev` the stored state must still have (0 = no stored state), or the write is refused. */
   readonly expectedRev: number;
-  /**
-   * `refresh`: only device timers moved (a heartbeat that changes nothing), the cheap path;
-   * `write`: the state changed.
-   */
-  readonly effect: 'refresh' | 'write';
   /** Published and appended to the outbox atomically with the state, or not at all. */
   readonly transition: Transition | null;
-  /** When the sweeper must next `tick` this user (null: never). */
-  readonly due: number | null;
+  /** `nextIdle` of `next`: when the sweeper must tick the user for an auto-idle (null: none ahead). */
+  readonly idleAt: number | null;
+}
+
+/** One device of an open socket to keep alive (`HotStore.refresh`). */
+export interface DeviceRefresh {
+  readonly userId: UserId;
+  readonly deviceId: DeviceId;
+  readonly platform: Platform;
 }
 
 /** What watchers are told about a user. */
@@ -63,11 +72,25 @@ export interface Outbox {
 export interface HotStore {
   /** Stored states of these users; users never seen (or long gone) are absent. */
   load(userIds: readonly UserId[]): Promise<Map<UserId, UserState>>;
+  /**
+   * Published records of these users (what readers are shown before privacy), without the device
+   * state; users never seen (or long gone) are absent.
+   */
+  records(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>>;
   /** Compare-and-set on `rev`; true when applied, false when someone else wrote first (retry). */
   commit(write: HotWrite): Promise<boolean>;
   /**
-   * Users whose `due` has passed, each claimed by exactly one caller for `leaseMs` across every
-   * process sharing the store; a claimed user reappears if not committed again within the lease.
+   * Heartbeats of the devices of open sockets (presence/state.ts `refreshDevice`), many at once: each
+   * known device's last sign of life moves to `now` and its expiry to `expiresAt` (never back), and
+   * nothing else; what else is due is the sweeper's. Takes one round trip per partition and no read.
+   * One answer per device, in order: false where the device is unknown (or known with another platform)
+   * and nothing was written — a full heartbeat must decide.
+   */
+  refresh(devices: readonly DeviceRefresh[], now: number, expiresAt: number): Promise<boolean[]>;
+  /**
+   * Users with something due by `now` — a device expiry, an auto-idle — each claimed by exactly one
+   * caller for `leaseMs` across every process sharing the store; a claimed user reappears if not
+   * committed again within the lease.
    */
   claimDue(now: number, limit: number, leaseMs: number): Promise<UserId[]>;
   /**

@@ -185,3 +185,37 @@ export function nextDue(state: UserState, now: number, timing: Timing): number |
   }
   return due;
 }
+
+/**
+ * The earliest auto-idle still ahead of `now` (an ACTIVE device's last reported activity + idleMs),
+ * or null. Stored beside the state so a store can tell on its own whether a timer-only refresh
+ * (`refreshDevice`) would cross it.
+ */
+export function nextIdle(state: UserState, now: number, timing: Timing): number | null {
+  let idle: number | null = null;
+  for (const d of Object.values(state.devices)) {
+    const idleAt = d.lastActiveAt + timing.idleMs;
+    if (d.activity === 'ACTIVE' && idleAt > now) idle = Math.min(idle ?? idleAt, idleAt);
+  }
+  return idle;
+}
+
+/**
+ * The heartbeat of a device whose socket is open, as a store applies it on its own: the device's last
+ * sign of life moves to `now` and its expiry to `expiresAt` (never earlier than it was), nothing else.
+ * Null when the device is unknown or known with another platform: a full heartbeat (`apply`) decides.
+ *
+ * Whatever else is due by `now` — another device's expiry, an auto-idle — is left to the sweeper's
+ * `tick`, and together they are the heartbeat: for a device still live at `now`, refreshing and then
+ * ticking leaves the devices, published record, version and last-seen that `apply` leaves for a
+ * heartbeat without activity (test/presence/refresh.test.ts). A lapsed device not yet swept is kept
+ * with its activity as it was (a full heartbeat would re-add it as ACTIVE); the socket never closed.
+ *
+ * Stores apply it without the core: hot/redis/lua/presence_refresh.lua is this rule in Redis.
+ */
+export function refreshDevice(state: UserState, deviceId: DeviceId, platform: Platform, now: number, expiresAt: number): UserState | null {
+  const device = state.devices[deviceId];
+  if (!device || device.platform !== platform) return null;
+  const refreshed = { ...device, lastSeenAt: Math.max(device.lastSeenAt, now), expiresAt: Math.max(device.expiresAt, expiresAt) };
+  return { ...state, devices: { ...state.devices, [deviceId]: refreshed } };
+}

@@ -5,7 +5,7 @@
 import {
   apply,
   initialState,
-  nextDue,
+  nextIdle,
   StoreUnavailableError,
   type Activity,
   type Applied,
@@ -15,11 +15,12 @@ import {
   type Platform,
   type PresenceRecord,
   type Timing,
+  type Transition,
   type UserId,
   type UserState,
 } from '../presence/index.js';
 import { LRUCache } from 'lru-cache';
-import type { HotStore } from '../hot/port.js';
+import type { DeviceRefresh, HotStore } from '../hot/port.js';
 import type { LastSeenStore } from '../prisma/port.js';
 
 /** Compare-and-set retries before a write is reported as contended. */
@@ -38,6 +39,11 @@ export class ContendedError extends Error {
     super(`presence of "${userId}" is being changed concurrently; retry`);
   }
 }
+
+/** What became of one device of a `refresh` batch. */
+export type RefreshOutcome =
+  | { readonly ok: true; readonly effect: Applied['effect']; readonly transition: Transition | null }
+  | { readonly ok: false; readonly error: unknown };
 
 export interface PresenceServiceDeps {
   readonly hot: HotStore;
@@ -78,7 +84,34 @@ export class PresenceService {
       this.#owners.set(deviceId, owner);
     }
     if (owner !== userId) throw new DeviceOwnedError(deviceId);
-    return this.run(userId, (now) => ({ type: 'heartbeat', deviceId, platform, activity, now }));
+    return this.run(userId, (now) => ({ type: 'heartbeat', deviceId, platform, activity, now }), { fromCommitted: true });
+  }
+
+  /**
+   * Keeps the devices of open sockets alive (the gateway calls it for each slot of its refresh wheel):
+   * one store round trip per partition moves each device's expiry on wherever that is all a heartbeat
+   * would do (presence/state.ts `refreshDevice`); the rest — a device the store no longer knows, an
+   * expiry or auto-idle that is due — get a full `heartbeat` each. The devices were bound to their users
+   * when their sockets connected. One outcome per device, in order; never throws.
+   */
+  async refresh(devices: readonly DeviceRefresh[]): Promise<RefreshOutcome[]> {
+    const now = this.clock();
+    let refreshed: boolean[];
+    try {
+      refreshed = await this.#hot.refresh(devices, now, now + this.timing.ttlMs);
+    } catch (error) {
+      return devices.map(() => ({ ok: false, error }));
+    }
+    return Promise.all(
+      devices.map((d, i): RefreshOutcome | Promise<RefreshOutcome> =>
+        refreshed[i]
+          ? { ok: true, effect: 'refresh', transition: null }
+          : this.heartbeat(d.userId, d.deviceId, d.platform).then(
+              (applied) => ({ ok: true, effect: applied.effect, transition: applied.transition }),
+              (error: unknown) => ({ ok: false, error }),
+            ),
+      ),
+    );
   }
 
   /** The device's socket closed: online for the grace window more, then offline unless it reconnects. */
@@ -106,14 +139,8 @@ export class PresenceService {
    * Throws StoreUnavailableError('hot') when the hot store cannot be read: callers answer UNKNOWN.
    */
   async records(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
-    const states = await this.#hot.load(userIds);
-    const out = new Map<UserId, PresenceRecord>();
-    const cold: UserId[] = [];
-    for (const id of userIds) {
-      const state = states.get(id);
-      if (state) out.set(id, { userId: id, published: state.published, version: state.version });
-      else cold.push(id);
-    }
+    const out = await this.#hot.records(userIds);
+    const cold = userIds.filter((id) => !out.has(id));
     if (cold.length === 0) return out;
     const durable = await this.#lastSeen.lastSeen(cold).catch((error: unknown) => {
       if (error instanceof StoreUnavailableError) return new Map();
@@ -147,9 +174,17 @@ export class PresenceService {
     return { claimed: due.length, transitions };
   }
 
-  /** decide → compare-and-set, retried on a concurrent write with the state read afresh. */
-  async run(userId: UserId, command: (now: number) => Command, options: { reindex?: boolean } = {}): Promise<Applied> {
-    let current = this.#committed.get(userId);
+  /**
+   * decide → compare-and-set, retried on a concurrent write with the state read afresh.
+   *
+   * @param options.fromCommitted start from the state this process last committed (heartbeats: one
+   *   round trip when nothing else wrote meanwhile); otherwise read first — a socket's disconnect comes
+   *   after many refreshes that moved its expiry in the store only.
+   * @param options.reindex store even a decision that changes nothing (the sweeper: it ends the claim
+   *   and re-indexes the next auto-idle).
+   */
+  async run(userId: UserId, command: (now: number) => Command, options: { reindex?: boolean; fromCommitted?: boolean } = {}): Promise<Applied> {
+    let current = options.fromCommitted ? this.#committed.get(userId) : undefined;
     let cached = current !== undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       if (attempt > 0 || !cached) {
@@ -168,10 +203,10 @@ export class PresenceService {
       const committed = await this.#hot.commit({
         now,
         next,
+        before: state.devices,
         expectedRev: current?.rev ?? 0,
-        effect: applied.effect === 'write' ? 'write' : 'refresh',
         transition: applied.transition,
-        due: nextDue(next, now, this.timing),
+        idleAt: nextIdle(next, now, this.timing),
       });
       if (committed) {
         this.#committed.set(userId, next);

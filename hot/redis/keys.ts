@@ -20,14 +20,36 @@ export function partitionOf(id: string, space: KeySpace): number {
 
 const tag = (space: KeySpace, partition: number) => `${space.prefix}{p${partition}}`;
 
-/** Hash: `rev` (compare-and-set token) and `state` (the core's UserState as JSON). */
+/** Hash: one user's state, laid out as codec.ts says (`rev`, `user`, `devices`, `idle`). */
 export function stateKey(space: KeySpace, userId: string): string {
-  return `${tag(space, partitionOf(userId, space))}:u:${userId}`;
+  return `${tag(space, partitionOf(userId, space))}:user:${userId}`;
 }
 
-/** Sorted set: userId scored by when the sweeper must next tick them. */
+/** Sorted set: userId scored by their next auto-idle (when the sweeper must tick them for it). */
 export function dueKey(space: KeySpace, partition: number): string {
   return `${tag(space, partition)}:due`;
+}
+
+/**
+ * Sorted set: every device of the partition's users (`aliveMember`) scored by its expiry — what a
+ * refresh moves, and where the sweeper finds expired devices.
+ */
+export function aliveKey(space: KeySpace, partition: number): string {
+  return `${tag(space, partition)}:alive`;
+}
+
+/** Sorted set: users claimed by a sweeper, scored by when the claim lapses. */
+export function claimsKey(space: KeySpace, partition: number): string {
+  return `${tag(space, partition)}:claims`;
+}
+
+/**
+ * A device's member of the alive set: `<userId> <deviceId> <platform>` (ids never hold a space). The
+ * platform is part of it, so a refresh naming another platform finds no member and a full heartbeat
+ * decides.
+ */
+export function aliveMember(userId: string, deviceId: string, platform: string): string {
+  return `${userId} ${deviceId} ${platform}`;
 }
 
 /** Stream of transitions waiting to be drained into PostgreSQL. */

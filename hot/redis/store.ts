@@ -4,12 +4,13 @@
  * ioredis keeps reconnecting in the background, so the process recovers by itself.
  */
 import { Redis, ReplyError } from 'ioredis';
-import { StoreUnavailableError, type DeviceId, type UserId, type UserState } from '../../presence/index.js';
-import type { HotStore, HotWrite } from '../port.js';
+import { StoreUnavailableError, type DeviceId, type PresenceRecord, type UserId, type UserState } from '../../presence/index.js';
+import type { DeviceRefresh, HotStore, HotWrite } from '../port.js';
+import { decodeRecord, decodeState } from './codec.js';
 import { RedisFeed } from './feed.js';
 import { allPartitions, deviceKey, partitionOf, stateKey, userChannel, type KeySpace } from './keys.js';
 import { RedisOutbox, throwFirst } from './outbox.js';
-import { claimDueKeysArgs, commitKeysArgs, defineScripts, parseState, type ScriptedRedis } from './scripts.js';
+import { claimDueKeysArgs, commitKeysArgs, defineScripts, loadKeysArgs, refreshKeysArgs, type ScriptedRedis } from './scripts.js';
 
 export interface RedisHotStoreOptions {
   readonly url: string;
@@ -27,6 +28,9 @@ export interface RedisHotStoreOptions {
 
 /** How long a device id stays bound to its user after its last claim. */
 const DEVICE_BINDING_MS = 30 * 24 * 3600 * 1000;
+
+/** Devices per presence_refresh.lua call at most: bounds how long one call holds Redis. */
+const REFRESH_CHUNK = 200;
 
 /** Redis replies that mean "not available right now" rather than "this request is wrong". */
 const TRANSIENT_REPLY = /^(LOADING|BUSY|CLUSTERDOWN|READONLY|MASTERDOWN|TRYAGAIN|NOSCRIPT)/;
@@ -83,11 +87,27 @@ export class RedisHotStore implements HotStore {
     const unique = [...new Set(userIds)];
     const out = new Map<UserId, UserState>();
     if (unique.length === 0) return out;
+    // One script call per partition (its keys share a hash tag); issued together, they leave in one write.
+    const calls = [...this.#byPartition(unique)].map(async ([p, ids]) => {
+      const found = await this.#redis.presenceLoad(...loadKeysArgs(this.#space, p, ids));
+      found.forEach((fields, i) => {
+        const [user, t, ...scores] = fields;
+        if (user !== undefined && t !== undefined) out.set(ids[i]!, decodeState(ids[i]!, user, t, scores, this.#ttlMs));
+      });
+    });
+    await this.#guard(() => Promise.all(calls));
+    return out;
+  }
+
+  async records(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
+    const unique = [...new Set(userIds)];
+    const out = new Map<UserId, PresenceRecord>();
+    if (unique.length === 0) return out;
     const pipeline = this.#redis.pipeline();
-    for (const id of unique) pipeline.hget(stateKey(this.#space, id), 'state');
-    const results = await this.#guard(async () => throwFirst(await pipeline.exec()));
-    results.forEach((json, i) => {
-      if (typeof json === 'string') out.set(unique[i]!, parseState(json));
+    for (const id of unique) pipeline.hget(stateKey(this.#space, id), 'user');
+    const results = (await this.#guard(async () => throwFirst(await pipeline.exec()))) as (string | null)[];
+    results.forEach((user, i) => {
+      if (user != null) out.set(unique[i]!, decodeRecord(unique[i]!, user));
     });
     return out;
   }
@@ -97,13 +117,36 @@ export class RedisHotStore implements HotStore {
     return applied === 1;
   }
 
+  async refresh(devices: readonly DeviceRefresh[], now: number, expiresAt: number): Promise<boolean[]> {
+    const out = new Array<boolean>(devices.length).fill(true);
+    const chunks: [number, number[]][] = [];
+    const open = new Map<number, number[]>();
+    devices.forEach(({ userId }, i) => {
+      const p = partitionOf(userId, this.#space);
+      let chunk = open.get(p);
+      if (!chunk || chunk.length >= REFRESH_CHUNK) {
+        chunk = [];
+        open.set(p, chunk);
+        chunks.push([p, chunk]);
+      }
+      chunk.push(i);
+    });
+    // One script call per partition and chunk; issued together, they leave in one write.
+    const calls = chunks.map(async ([p, indexes]) => {
+      const args = refreshKeysArgs(this.#space, p, indexes.map((i) => devices[i]!), now, expiresAt, this.#ttlMs);
+      const answers = await this.#redis.presenceRefresh(...args);
+      if (answers.length > 0) indexes.forEach((i, k) => (out[i] = answers[k] === 1));
+    });
+    await this.#guard(() => Promise.all(calls));
+    return out;
+  }
+
   async claimDue(now: number, limit: number, leaseMs: number): Promise<UserId[]> {
     const partitions = allPartitions(this.#space);
     const per = Math.max(1, Math.ceil(limit / partitions.length));
     const pipeline = this.#redis.pipeline();
     for (const p of partitions) {
-      const [key, ...args] = claimDueKeysArgs(this.#space, p, now, per, leaseMs);
-      (pipeline as unknown as { presenceClaimDue(...a: (string | number)[]): void }).presenceClaimDue(key!, ...args);
+      (pipeline as unknown as { presenceClaimDue(...a: (string | number)[]): void }).presenceClaimDue(...claimDueKeysArgs(this.#space, p, now, per, leaseMs));
     }
     const results = await this.#guard(async () => throwFirst(await pipeline.exec()));
     return (results as string[][]).flat();
@@ -137,6 +180,17 @@ export class RedisHotStore implements HotStore {
       if (keys.length > 0) await this.#redis.del(...keys);
       cursor = next;
     } while (cursor !== '0');
+  }
+
+  #byPartition(userIds: readonly UserId[]): Map<number, UserId[]> {
+    const groups = new Map<number, UserId[]>();
+    for (const id of userIds) {
+      const p = partitionOf(id, this.#space);
+      const group = groups.get(p);
+      if (group) group.push(id);
+      else groups.set(p, [id]);
+    }
+    return groups;
   }
 
   /** Which partition a user's keys live in (tests, tools). */

@@ -4,7 +4,10 @@
  * last-seen once the socket closes and the grace window passes.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { HotStore } from '../../hot/port.js';
+import { embeddedStores } from '../../server/stores.js';
 import { connectWs, gql, record, type WsSession } from '../support/clients.js';
+import { switchable } from '../support/faults.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 const VIEWPORT = /* GraphQL */ `
@@ -113,5 +116,44 @@ describe('a graphql-ws device session', () => {
     expect(statusOf('alice')).toEqual(['OFFLINE', 'ONLINE']);
     const now = await gql(t.url, '{ presence(userId: "alice") { status } }', {}, bob);
     expect(now.data).toEqual({ presence: { status: 'ONLINE' } });
+  });
+});
+
+describe('the gateway\'s refresh of open device sessions', () => {
+  it('should refresh every session once per interval in batches per wheel slot, with no full heartbeat, and keep all online', async () => {
+    const counted = switchable<HotStore>(embeddedStores().hot, 'hot');
+    const batches: number[] = [];
+    const inner = counted.store.refresh.bind(counted.store);
+    const hot: HotStore = Object.assign(Object.create(counted.store) as HotStore, {
+      refresh: (...args: Parameters<HotStore['refresh']>) => {
+        batches.push(args[0].length);
+        return inner(...args);
+      },
+    });
+    const t = await startTestServer({ stores: { ...embeddedStores(), hot }, env: { PRESENCE_HEARTBEAT_MS: '400', PRESENCE_TTL_MS: '1000' } });
+    const sessions: WsSession[] = [];
+    try {
+      const N = 200;
+      const users = Array.from({ length: N }, (_, i) => `user${i}`);
+      for (const [i, user] of users.entries()) sessions.push(connectWs(t.wsUrl, { authorization: `Bearer ${await t.token(user)}`, deviceId: `dev${i}`, platform: 'WEB' }));
+      await Promise.all(sessions.map((s) => s.connected));
+      const lastSeen = async () => [...(await t.stores.hot.load(users))].map(([id, state]) => [id, Object.values(state.devices)[0]!.lastSeenAt] as const);
+      const connectedAt = new Map(await lastSeen());
+      counted.reset();
+      batches.length = 0;
+      // Until every device has been refreshed at least once since it connected (with a deadline).
+      await expect.poll(async () => (await lastSeen()).filter(([id, at]) => at > connectedAt.get(id)!).length, { timeout: 5_000, interval: 50 }).toBe(N);
+      // 200 sessions spread over 100 slots: a call carries a whole slot (~2.3 sessions), not one socket.
+      const refreshedDevices = batches.reduce((a, b) => a + b, 0);
+      expect(refreshedDevices).toBeGreaterThanOrEqual(N);
+      expect(refreshedDevices / batches.length).toBeGreaterThan(1.5);
+      expect(counted.calls.commit ?? 0).toBe(0);
+      expect(counted.calls.claimDevice ?? 0).toBe(0);
+      const me = await gql(t.url, '{ me { status } }', {}, await t.token('user0'));
+      expect(me.data).toEqual({ me: { status: 'ONLINE' } });
+    } finally {
+      await Promise.all(sessions.map((s) => s.dispose().catch(() => undefined)));
+      await t.dispose();
+    }
   });
 });

@@ -116,7 +116,7 @@ describe('batching', () => {
       expect(res.errors).toBeUndefined();
       expect(res.data!.contacts.edges).toHaveLength(100);
       expect(res.data!.contacts.pageInfo.hasNextPage).toBe(true);
-      expect(hot.calls).toEqual({ load: 1 });
+      expect(hot.calls).toEqual({ records: 1 });
       expect(graph.calls).toEqual({ contacts: 1, audience: 1 });
       expect(lastSeen.calls).toEqual({ lastSeen: 1 });
     } finally {

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { allPartitions, deviceKey, dueKey, outboxKey, partitionOf, stateKey, userChannel, userOfChannel } from '../../hot/redis/keys.js';
-import { commitKeysArgs, IDLE_STATE_TTL_MS } from '../../hot/redis/scripts.js';
-import { apply, initialState, makeTiming, nextDue, StoreUnavailableError } from '../../presence/index.js';
+import { decodeRecord, decodeState, encodeState } from '../../hot/redis/codec.js';
+import { commitKeysArgs, IDLE_STATE_TTL_MS, loadKeysArgs, refreshKeysArgs } from '../../hot/redis/scripts.js';
+import { apply, initialState, makeTiming, nextIdle, StoreUnavailableError } from '../../presence/index.js';
 import { hotStoreContract } from '../contract/hotStore.contract.js';
+import { Redis } from 'ioredis';
+import { TEST_REDIS_URL } from '../../scripts/services.js';
 import { redisHotStore } from '../support/redis.js';
 
 hotStoreContract('redis', () => redisHotStore());
@@ -21,7 +24,7 @@ describe('Redis key layout', () => {
     expect(tagOf(stateKey(space, 'alice'))).toBe(`{p${p}}`);
     expect(tagOf(dueKey(space, p))).toBe(`{p${p}}`);
     expect(tagOf(outboxKey(space, p))).toBe(`{p${p}}`);
-    expect(stateKey(space, 'alice')).toBe(`pg:{p${p}}:u:alice`);
+    expect(stateKey(space, 'alice')).toBe(`pg:{p${p}}:user:alice`);
     expect(deviceKey(space, 'phone-1')).toMatch(/^pg:\{p\d+\}:d:phone-1$/);
   });
 
@@ -38,24 +41,110 @@ describe('Redis key layout', () => {
 });
 
 describe('commitKeysArgs', () => {
-  it('should carry the CAS token, the state, the due time, and the transition with its event', () => {
+  it('should carry the CAS token, the encoded state, the idle time, the alive set changes, and the transition with its event', () => {
     const applied = apply(initialState('alice'), { type: 'heartbeat', deviceId: 'd1', platform: 'WEB', now: 1_000_000 }, timing);
-    const due = nextDue(applied.state, 1_000_000, timing);
-    const args = commitKeysArgs(space, { now: 1_000_000, next: applied.state, expectedRev: 0, effect: 'write', transition: applied.transition, due }, 1_000_000, timing.ttlMs);
+    const idleAt = nextIdle(applied.state, 1_000_000, timing);
+    const args = commitKeysArgs(space, { now: 1_000_000, next: applied.state, before: {}, expectedRev: 0, transition: applied.transition, idleAt }, 1_000_000, timing.ttlMs);
     const p = partitionOf('alice', space);
-    expect(args.slice(0, 6)).toEqual([`pg:{p${p}}:u:alice`, `pg:{p${p}}:due`, `pg:{p${p}}:outbox`, 0, 1, JSON.stringify(applied.state)]);
+    const encoded = encodeState(applied.state);
+    expect(args.slice(0, 5)).toEqual([`pg:{p${p}}:user:alice`, `pg:{p${p}}:due`, `pg:{p${p}}:outbox`, `pg:{p${p}}:alive`, `pg:{p${p}}:claims`]);
     // State lives a TTL past the device's expiry: 70 s + 70 s.
-    expect(args[6]).toBe(140_000);
-    expect(args.slice(7, 9)).toEqual([1_070_000, 'alice']);
-    expect(JSON.parse(String(args[9]))).toEqual(applied.transition);
-    expect(args[10]).toBe('pg:ch:alice');
-    expect(JSON.parse(String(args[11]))).toEqual({ type: 'transition', transition: applied.transition });
+    expect(args.slice(5, 11)).toEqual([0, encoded.user, encoded.t, 140_000, 1_600_000, 'alice']);
+    expect(JSON.parse(String(args[11]))).toEqual(applied.transition);
+    expect(args[12]).toBe('pg:ch:alice');
+    expect(JSON.parse(String(args[13]))).toEqual({ type: 'transition', transition: applied.transition });
+    // The new device is set exactly; nothing is dropped.
+    expect(args.slice(14)).toEqual([1_000_000, 1, 'x', 1_070_000, 'alice d1 WEB', 0]);
+  });
+
+  it('should keep a refresh\'s expiry for untouched devices, set touched ones exactly, and drop expired ones conditionally', () => {
+    let state = apply(initialState('bob'), { type: 'heartbeat', deviceId: 'web', platform: 'WEB', now: 0 }, timing).state;
+    state = apply(state, { type: 'heartbeat', deviceId: 'phone', platform: 'MOBILE', now: 1_000 }, timing).state;
+    state = apply(state, { type: 'heartbeat', deviceId: 'tab', platform: 'WEB', now: 2_000 }, timing).state;
+    // At 70 s: web has expired (dropped by the sweep), phone closes (grace), tab is untouched.
+    const swept = apply(state, { type: 'disconnect', deviceId: 'phone', now: 70_000 }, timing).state;
+    const args = commitKeysArgs(space, { now: 70_000, next: swept, before: state.devices, expectedRev: state.rev, transition: null, idleAt: null }, 70_000, timing.ttlMs);
+    expect(args.slice(9, 10)).toEqual(['']);
+    expect(args.slice(15)).toEqual([2, 'x', 85_000, 'bob phone MOBILE', 'g', 72_000, 'bob tab WEB', 1, 'e', 'bob web WEB']);
+    // A sign-off drops whatever the expiry; a platform change drops the old member and sets the new one.
+    const off = apply(state, { type: 'signOff', deviceId: 'tab', now: 3_000 }, timing).state;
+    expect(commitKeysArgs(space, { now: 3_000, next: off, before: state.devices, expectedRev: 3, transition: null, idleAt: null }, 3_000, timing.ttlMs).slice(-3)).toEqual([1, 'u', 'bob tab WEB']);
+    const moved = apply(state, { type: 'heartbeat', deviceId: 'tab', platform: 'DESKTOP', now: 3_000 }, timing).state;
+    const movedArgs = commitKeysArgs(space, { now: 3_000, next: moved, before: state.devices, expectedRev: 3, transition: null, idleAt: null }, 3_000, timing.ttlMs);
+    expect(movedArgs.slice(-6)).toEqual(['x', 73_000, 'bob tab DESKTOP', 1, 'u', 'bob tab WEB']);
   });
 
   it('should keep an offline user\'s state for a week and publish nothing without a transition', () => {
-    const args = commitKeysArgs(space, { now: 5, next: initialState('bob'), expectedRev: 3, effect: 'refresh', transition: null, due: null }, 5, timing.ttlMs);
-    expect(args[6]).toBe(IDLE_STATE_TTL_MS);
-    expect(args.slice(7)).toEqual(['', 'bob', '', 'pg:ch:bob', '']);
+    const args = commitKeysArgs(space, { now: 5, next: initialState('bob'), before: {}, expectedRev: 3, transition: null, idleAt: null }, 5, timing.ttlMs);
+    expect(args.slice(7, 15)).toEqual(['0', IDLE_STATE_TTL_MS, '', 'bob', '', 'pg:ch:bob', '', 5]);
+    expect(args.slice(15)).toEqual([0, 0]);
+  });
+});
+
+describe('refreshKeysArgs and loadKeysArgs', () => {
+  it('should name the partition\'s alive set, then each user\'s state key, with the new expiry, the key lifetime and each device\'s member', () => {
+    const p = partitionOf('alice', space);
+    const devices = [
+      { userId: 'alice', deviceId: 'd1', platform: 'WEB' as const },
+      { userId: 'alice', deviceId: 'd2', platform: 'MOBILE' as const },
+    ];
+    expect(refreshKeysArgs(space, p, devices, 1_000, 71_000, 70_000)).toEqual([3, `pg:{p${p}}:alive`, `pg:{p${p}}:user:alice`, `pg:{p${p}}:user:alice`, 71_000, 140_000, 'alice d1 WEB', 'alice d2 MOBILE']);
+    expect(loadKeysArgs(space, p, ['alice'])).toEqual([2, `pg:{p${p}}:alive`, `pg:{p${p}}:user:alice`, 'alice']);
+  });
+});
+
+describe('state codec', () => {
+  it('should round-trip a state with several devices', () => {
+    const one = apply(initialState('a:b@c'), { type: 'heartbeat', deviceId: 'phone.1_x-y:z@w', platform: 'MOBILE', activity: 'IDLE', now: 1_000 }, timing).state;
+    const two = apply(one, { type: 'heartbeat', deviceId: 'web', platform: 'WEB', now: 2_000 }, timing).state;
+    const state = apply(two, { type: 'setManual', manual: 'DND', now: 3_000 }, timing).state;
+    const encoded = encodeState(state);
+    expect(encoded.t.split('\n')).toEqual([String(state.rev), 'phone.1_x-y:z@w MOBILE IDLE 1000 1000 71000', 'web WEB ACTIVE 2000 2000 72000']);
+    expect(decodeState('a:b@c', encoded.user, encoded.t)).toEqual(state);
+    expect(decodeState('a:b@c', encoded.user, encoded.t, ['71000', ''], 70_000)).toEqual(state);
+    expect(decodeRecord('a:b@c', encoded.user)).toEqual({ userId: 'a:b@c', published: state.published, version: state.version });
+  });
+
+  it('should take a later alive score as a refresh made a TTL before it', () => {
+    const state = apply(initialState('bob'), { type: 'heartbeat', deviceId: 'web', platform: 'WEB', now: 1_000 }, timing).state;
+    const encoded = encodeState(state);
+    expect(decodeState('bob', encoded.user, encoded.t, ['101000'], 70_000).devices.web).toMatchObject({ lastSeenAt: 31_000, expiresAt: 101_000 });
+    expect(decodeState('bob', encoded.user, encoded.t, ['50000'], 70_000).devices.web).toEqual(state.devices.web);
+  });
+
+  it('should round-trip a user with no devices', () => {
+    const state = { ...initialState('bob'), rev: 12, lastSeen: 60_000, version: 4, published: { status: 'OFFLINE' as const, platforms: [], lastSeen: 60_000 } };
+    const encoded = encodeState(state);
+    expect(encoded.t).toBe('12');
+    expect(decodeState('bob', encoded.user, encoded.t)).toEqual(state);
+  });
+
+  it.each(['has space', 'new\nline', ''])('should refuse to store the device id %j rather than corrupt the line format', (deviceId) => {
+    const state = { ...initialState('bob'), devices: { [deviceId]: { deviceId, platform: 'WEB' as const, activity: 'ACTIVE' as const, lastActiveAt: 0, lastSeenAt: 0, expiresAt: 1 } } };
+    expect(() => encodeState(state)).toThrow(/cannot be stored/);
+  });
+});
+
+describe('presence_refresh.lua', () => {
+  it('should move the state key\'s safety-net lifetime with the expiry, and tell apart the unknown from an expiry already as late', async () => {
+    const { store, dispose } = await redisHotStore({ ttlMs: 70_000 });
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const t0 = Date.now();
+      const a1 = apply(initialState('u1'), { type: 'heartbeat', deviceId: 'd1', platform: 'WEB', now: t0 }, timing);
+      await store.commit({ now: t0, next: a1.state, before: {}, expectedRev: 0, transition: a1.transition, idleAt: nextIdle(a1.state, t0, timing) });
+      const key = stateKey(store.keySpace, 'u1');
+      expect(await redis.pttl(key)).toBeLessThanOrEqual(140_000);
+      expect(await store.refresh([{ userId: 'u1', deviceId: 'd1', platform: 'WEB' }], t0 + 30_000, t0 + 100_000)).toEqual([true]);
+      // 100 s ahead plus a TTL, from the script's now (t0 + 30 s): 140 s.
+      expect(await redis.pttl(key)).toBeGreaterThan(139_000);
+      expect(await redis.pttl(key)).toBeLessThanOrEqual(140_000);
+      // The same expiry again changes nothing, but the device is known: refreshed.
+      expect(await store.refresh([{ userId: 'u1', deviceId: 'd1', platform: 'WEB' }, { userId: 'u1', deviceId: 'd9', platform: 'WEB' }], t0 + 30_000, t0 + 100_000)).toEqual([true, false]);
+    } finally {
+      redis.disconnect();
+      await dispose();
+    }
   });
 });
 
@@ -64,7 +153,7 @@ describe('RedisHotStore with Redis unreachable', () => {
     const { store, dispose } = await redisHotStore({ url: 'redis://127.0.0.1:1' });
     try {
       const started = Date.now();
-      for (const call of [() => store.load(['a']), () => store.ping(), () => store.claimDevice('a', 'd'), () => store.claimDue(1, 1, 1), () => store.publishVisibility('a')]) {
+      for (const call of [() => store.load(['a']), () => store.records(['a']), () => store.refresh([{ userId: 'a', deviceId: 'd', platform: 'WEB' }], 1, 2), () => store.ping(), () => store.claimDevice('a', 'd'), () => store.claimDue(1, 1, 1), () => store.publishVisibility('a')]) {
         await expect(call()).rejects.toBeInstanceOf(StoreUnavailableError);
       }
       expect(Date.now() - started).toBeLessThan(5_000);

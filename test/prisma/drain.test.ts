@@ -39,10 +39,10 @@ async function append(hot: HotStore, transitions: readonly Transition[]): Promis
         rev: rev + 1,
         lastSeen: t.published.lastSeen,
       },
+      before: current?.devices ?? {},
       expectedRev: rev,
-      effect: 'write',
       transition: t,
-      due: null,
+      idleAt: null,
     });
     if (!applied) throw new Error(`append: commit of ${t.id} was refused`);
   }

@@ -104,4 +104,59 @@ describe('PresenceService', () => {
     expect(beat.state.manual).toBe('DND');
     expect((await a.service.state('u1')).published.status).toBe('DND');
   });
+
+  it('should refresh open sockets\' devices in one store call, and give the rest a full heartbeat each', async () => {
+    const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
+    const { service, clock } = setup(counted.store);
+    await service.heartbeat('u1', 'd1', 'WEB');
+    await service.heartbeat('u2', 'd2', 'MOBILE');
+    await service.heartbeat('u3', 'd3', 'WEB', 'IDLE');
+    clock.now += 500;
+    counted.reset();
+    const outcomes = await service.refresh([
+      { userId: 'u1', deviceId: 'd1', platform: 'WEB' },
+      // Unknown to the store (e.g. its hot state was lost): the full heartbeat brings it back online.
+      { userId: 'u4', deviceId: 'd4', platform: 'DESKTOP' },
+      { userId: 'u2', deviceId: 'd2', platform: 'MOBILE' },
+      { userId: 'u3', deviceId: 'd3', platform: 'WEB' },
+    ]);
+    expect(outcomes).toEqual([
+      { ok: true, effect: 'refresh', transition: null },
+      { ok: true, effect: 'write', transition: expect.objectContaining({ userId: 'u4', from: 'OFFLINE', to: 'ONLINE', cause: 'CONNECT' }) },
+      { ok: true, effect: 'refresh', transition: null },
+      { ok: true, effect: 'refresh', transition: null },
+    ]);
+    // u4 is unknown: its full heartbeat reads (nothing) and commits; the rest cost the one refresh call.
+    expect(counted.calls).toEqual({ refresh: 1, claimDevice: 1, load: 1, commit: 1 });
+    // The refreshed timers are what the store now holds, and the device stays IDLE as it said.
+    const u3 = await service.state('u3');
+    expect(u3.devices.d3).toMatchObject({ activity: 'IDLE', lastSeenAt: clock.now, expiresAt: clock.now + timing.ttlMs });
+    expect(u3.published.status).toBe('IDLE');
+  });
+
+  it('should keep a device whose expiry passed but that no sweep dropped yet: its socket never closed, nothing flaps', async () => {
+    const { service, clock, hot } = setup();
+    await service.heartbeat('u1', 'd1', 'WEB', 'IDLE');
+    clock.now += timing.ttlMs;
+    const [outcome] = await service.refresh([{ userId: 'u1', deviceId: 'd1', platform: 'WEB' }]);
+    expect(outcome).toEqual({ ok: true, effect: 'refresh', transition: null });
+    expect((await service.state('u1')).devices.d1).toMatchObject({ activity: 'IDLE', lastSeenAt: clock.now, expiresAt: clock.now + timing.ttlMs });
+    expect(await service.sweep()).toEqual({ claimed: 0, transitions: 0 });
+    expect((await hot.outbox.read('c', 10)).map((e) => e.transition.to)).toEqual(['IDLE']);
+  });
+
+  it('should report every device as failed, and change nothing, when the hot store is down', async () => {
+    const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
+    const { service } = setup(counted.store);
+    await service.heartbeat('u1', 'd1', 'WEB');
+    const before = await service.state('u1');
+    counted.down = true;
+    const outcomes = await service.refresh([
+      { userId: 'u1', deviceId: 'd1', platform: 'WEB' },
+      { userId: 'u2', deviceId: 'd2', platform: 'WEB' },
+    ]);
+    expect(outcomes.map((o) => (o.ok ? 'ok' : (o.error as Error).name))).toEqual(['StoreUnavailableError', 'StoreUnavailableError']);
+    counted.down = false;
+    expect(await service.state('u1')).toEqual(before);
+  });
 });
