@@ -6,7 +6,7 @@
  *                               [--online 0.3] [--concurrency 32] [--seconds 10] [--warmup 2]
  *                               [--unloaded 3] [--lastseen postgres|embedded]
  *                               [--mode closed|open|both] [--rates 10,20,40,60] [--rate-seconds 10]
- *                               [--arrivals poisson|uniform] [--sockets 1024]
+ *                               [--arrivals poisson|uniform] [--sockets 1024] [--profile <dir>]
  *
  * Setup (all removed at the end): N users in a Neo4j namespace of their own with mixed privacy (80 %
  * CONTACTS, 12 % EVERYONE, 8 % NOBODY); R readers, each listing C contacts that list the reader back
@@ -62,7 +62,7 @@ import { signToken } from '../server/auth.js';
 import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
-import { commandLine, environment, round, summary } from './stats.js';
+import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -81,6 +81,8 @@ const { values } = parseArgs({
     'rate-seconds': { type: 'string', default: '10' },
     arrivals: { type: 'string', default: 'poisson' },
     sockets: { type: 'string', default: '1024' },
+    /** Write a V8 CPU profile of the server process into this folder (summarise with bench/profile-summary.ts). */
+    profile: { type: 'string' },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     database: { type: 'string', default: process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres' },
   },
@@ -304,6 +306,7 @@ try {
       NEO4J_PASSWORD: neo4j.password,
       NEO4J_NAMESPACE: namespace,
       DATABASE_URL: LASTSEEN === 'postgres' ? pgUrl : '',
+      ...DEPLOYED_ENV,
       JWT_SECRET: secret,
       JWKS_URL: '',
       DEMO_SEED: 'false',
@@ -312,6 +315,7 @@ try {
       LOG_LEVEL: 'warn',
     },
     60_000,
+    values.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] } : {},
   );
   say(`server pid ${server.child.pid} at ${server.url} (hot=redis graph=neo4j lastSeen=${LASTSEEN})`);
   const tokens = new Map(await Promise.all(readers.map(async (r) => [r.id, `Bearer ${await signToken(secret, r.id)}`] as const)));

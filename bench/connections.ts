@@ -36,7 +36,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
-import { commandLine, environment, round, summary } from './stats.js';
+import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
 import {
   BENCH_JWT_SECRET as JWT_SECRET,
   SERVER_FD_RESERVE,
@@ -176,7 +176,7 @@ async function coordinator(): Promise<void> {
     log(`server: one process, Redis prefix ${prefix}, embedded graph and last-seen, heap limit ${serverHeapMb} MB`);
     server = await race(
       spawnServer(
-        { REDIS_URL: values.redis, REDIS_PREFIX: prefix, NEO4J_URI: '', DATABASE_URL: '', DEMO_SEED: 'false', JWT_SECRET, LOG_LEVEL: 'warn' },
+        { ...DEPLOYED_ENV, REDIS_URL: values.redis, REDIS_PREFIX: prefix, NEO4J_URI: '', DATABASE_URL: '', DEMO_SEED: 'false', JWT_SECRET, LOG_LEVEL: 'warn' },
         60_000,
         { nodeFlags: [`--max-old-space-size=${serverHeapMb}`, '--expose-gc', '--inspect=127.0.0.1:0'] },
       ),

@@ -30,14 +30,16 @@ import WebSocket from 'ws';
 import { RedisHotStore } from '../hot/redis/store.js';
 import { makeTiming } from '../presence/index.js';
 import { EmbeddedLastSeenStore } from '../prisma/embedded.js';
-import { DEV_JWT_SECRET } from '../server/config.js';
 import { signToken } from '../server/auth.js';
 import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { PresenceService } from '../service/presence.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
 import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
-import { commandLine, environment, round, summary } from './stats.js';
+import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
+
+/** HS256 secret of the bench servers (production mode refuses to start without one). */
+const BENCH_SECRET = 'bench-fanout-secret-0123456789abcdef012345';
 
 type Mode = 'viewport' | 'eager' | 'peer';
 const MODES: readonly Mode[] = ['viewport', 'eager', 'peer'];
@@ -164,7 +166,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
   const topic = `${prefix}PRESENCE_CHANGED`;
   const servers: ServerProcess[] =
     mode === 'peer'
-      ? await Promise.all(Array.from({ length: P }, () => spawnPeer({ REDIS_URL: values.redis, PEER_TOPIC: topic }, 60_000)))
+      ? await Promise.all(Array.from({ length: P }, () => spawnPeer({ ...DEPLOYED_ENV, REDIS_URL: values.redis, PEER_TOPIC: topic }, 60_000)))
       : await Promise.all(
           Array.from({ length: P }, () =>
             spawnServer(
@@ -175,7 +177,8 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
                 NEO4J_NAMESPACE: graph!.namespace,
                 DEMO_SEED: 'false',
                 PRESENCE_FANOUT: mode,
-                JWT_SECRET: '',
+                ...DEPLOYED_ENV,
+                JWT_SECRET: BENCH_SECRET,
                 LOG_LEVEL: 'warn',
               },
               60_000,
@@ -220,7 +223,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     const receipts: [key: string, at: number][] = [];
     for (const [i, w] of watchers.entries()) {
       const server = servers[i % P]!;
-      const token = await signToken(DEV_JWT_SECRET, w);
+      const token = await signToken(BENCH_SECRET, w);
       const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
       clients.push(client);
       client.subscribe<{ presence: { snapshot: boolean; presences: { userId: string; version: number }[] } }>(

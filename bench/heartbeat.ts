@@ -51,7 +51,7 @@ import { makeTiming } from '../presence/index.js';
 import { EmbeddedLastSeenStore } from '../prisma/embedded.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
-import { commandLine, environment, round, summary } from './stats.js';
+import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
 import {
   BENCH_JWT_SECRET,
   CLIENT_FD_RESERVE,
@@ -279,6 +279,7 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
           NEO4J_URI: '',
           DATABASE_URL: '',
           DEMO_SEED: 'false',
+          ...DEPLOYED_ENV,
           JWT_SECRET: BENCH_JWT_SECRET,
           LOG_LEVEL: 'warn',
           PRESENCE_HEARTBEAT_MS: String(H),

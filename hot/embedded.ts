@@ -3,7 +3,7 @@
  * Redis implementation is checked against (test/contract/hotStore.contract.ts). One process only.
  */
 import { refreshDevice, type Device, type DeviceId, type PresenceRecord, type UserId, type UserState } from '../presence/index.js';
-import type { DeviceRefresh, FeedEvent, HotStore, HotWrite, Outbox, OutboxEntry, PresenceFeed } from './port.js';
+import type { DeviceRefresh, FeedEvent, HotStore, HotWrite, Outbox, OutboxEntry, PresenceFeed, VisibilityFeed } from './port.js';
 
 export class EmbeddedFeed implements PresenceFeed {
   #listening = new Set<UserId>();
@@ -40,6 +40,31 @@ export class EmbeddedFeed implements PresenceFeed {
   }
 }
 
+export class EmbeddedVisibilityFeed implements VisibilityFeed {
+  #listening = new Set<UserId>();
+  #handler: ((userId: UserId | null) => void) | null = null;
+
+  async listen(userIds: readonly UserId[]): Promise<void> {
+    for (const id of userIds) this.#listening.add(id);
+  }
+
+  async unlisten(userIds: readonly UserId[]): Promise<void> {
+    for (const id of userIds) this.#listening.delete(id);
+  }
+
+  onChange(handler: (userId: UserId | null) => void): void {
+    this.#handler = handler;
+  }
+
+  /** Delivers on a later tick, like a message from Redis would arrive. */
+  publish(userId: UserId): void {
+    if (!this.#listening.has(userId)) return;
+    queueMicrotask(() => {
+      if (this.#listening.has(userId)) this.#handler?.(userId);
+    });
+  }
+}
+
 class EmbeddedOutbox implements Outbox {
   #entries = new Map<string, OutboxEntry>();
   #seq = 0;
@@ -69,6 +94,7 @@ class EmbeddedOutbox implements Outbox {
 
 export class EmbeddedHotStore implements HotStore {
   readonly feed: EmbeddedFeed;
+  readonly visibility = new EmbeddedVisibilityFeed();
   readonly outbox = new EmbeddedOutbox();
   #states = new Map<UserId, { state: UserState; idleAt: number | null }>();
   #leases = new Map<UserId, number>();
@@ -153,6 +179,7 @@ export class EmbeddedHotStore implements HotStore {
   }
 
   async publishVisibility(userId: UserId): Promise<void> {
+    this.visibility.publish(userId);
     this.feed.publish(userId, { type: 'visibility', userId });
   }
 

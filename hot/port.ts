@@ -54,6 +54,26 @@ export interface PresenceFeed {
   readonly received: number;
 }
 
+/**
+ * A process's window onto who-may-see-whom changes alone (privacy, contacts, blocks) — no transitions —
+ * for caches of the contact graph (graph/cached.ts). Each user's changes travel on a channel of their
+ * own, apart from the presence feed's, so a process caching what it knows about many users never
+ * receives their status changes.
+ */
+export interface VisibilityFeed {
+  /**
+   * Start hearing about these users; resolves once every change published from now on will be heard.
+   * Rejects with StoreUnavailableError while the feed is not connected (nothing heard can be promised).
+   */
+  listen(userIds: readonly UserId[]): Promise<void>;
+  unlisten(userIds: readonly UserId[]): Promise<void>;
+  /**
+   * The one handler: a user whose visibility changed, or null when anything may have changed unheard
+   * (the feed lost its connection or got it back).
+   */
+  onChange(handler: (userId: UserId | null) => void): void;
+}
+
 export interface OutboxEntry {
   /** Store-assigned id, acknowledged after the entry is durably applied. */
   readonly id: string;
@@ -98,9 +118,13 @@ export interface HotStore {
    * device.
    */
   claimDevice(userId: UserId, deviceId: DeviceId): Promise<UserId>;
-  /** Tell every process watching `userId` that who may see them changed. */
+  /**
+   * Tell every process that who may see `userId` changed: first on the visibility feed (caches forget
+   * what they hold about the user), then on the presence feed (open subscriptions re-read), in that order.
+   */
   publishVisibility(userId: UserId): Promise<void>;
   readonly feed: PresenceFeed;
+  readonly visibility: VisibilityFeed;
   readonly outbox: Outbox;
   /** Resolves when the store answers (readiness). */
   ping(): Promise<void>;

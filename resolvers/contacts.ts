@@ -1,7 +1,6 @@
 import type { PresenceView, UserId } from '../presence/index.js';
 import { fail, ErrorCode } from '../server/errors.js';
 import type { RequestContext } from './context.js';
-import { viewsOf } from './presence.js';
 import { requireRegistered, requireViewer, userIdArg } from './validate.js';
 import { announceVisibility } from './viewer.js';
 import { mutator, write } from './writes.js';
@@ -36,7 +35,7 @@ export async function contactsField(ctx: RequestContext, first: number | null | 
     throw fail(ErrorCode.BAD_USER_INPUT, `first must be between 1 and ${max}, got ${size}`, { argument: 'first', limit: max });
   }
   const page = await write(() => ctx.app.graph.contacts(viewer, size, after ? decodeCursor(after) : null));
-  const views = await viewsOf(ctx, page.ids);
+  const views = await ctx.loaders.views(page.ids);
   return {
     edges: page.ids.map((id, i) => ({ cursor: encodeCursor(id), node: { userId: id, presence: views[i]! } })),
     hasNextPage: page.hasNextPage,

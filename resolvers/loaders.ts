@@ -1,6 +1,7 @@
 /**
  * Per-request dataloaders: however many presences a query touches, each store is read once per tick —
- * one hot-store load, one contact-graph `audience` for this viewer, one durable last-seen read.
+ * one hot-store read (with one durable last-seen read for users it does not hold) and one contact-graph
+ * `audience` for this viewer, the two at the same time.
  */
 import DataLoader from 'dataloader';
 import {
@@ -14,21 +15,21 @@ import {
   type UserId,
 } from '../presence/index.js';
 import type { App } from './context.js';
+import { failUnlessRegistered } from './validate.js';
 
 /** What the graph said about a target: its relation to the viewer, not registered, or unreadable. */
 export type Audit = { readonly kind: 'ok'; readonly relation: Relation } | { readonly kind: 'missing' } | { readonly kind: 'unavailable' };
-
-export interface Seen {
-  readonly view: PresenceView;
-  readonly audit: Audit['kind'];
-}
 
 export interface Loaders {
   /** Published record per user; null when the hot store cannot be read (→ UNKNOWN). */
   readonly record: DataLoader<UserId, PresenceRecord | null>;
   readonly audit: DataLoader<UserId, Audit>;
-  /** What this viewer is shown of each user. */
-  readonly seen: DataLoader<UserId, Seen>;
+  /**
+   * What this viewer is shown of each user, in order. Both loads start at once and every view is then
+   * computed synchronously: a 500-id read makes two batches and no per-id work beyond the loaders'.
+   * With `mustExist`, fails with USER_NOT_FOUND (from the same graph read) when an id names no user.
+   */
+  views(ids: readonly UserId[], options?: { mustExist?: boolean }): Promise<PresenceView[]>;
   /** The viewer's own privacy mode; undefined when the graph cannot be read. */
   viewerPrivacy(): Promise<PrivacyMode | undefined>;
 }
@@ -70,20 +71,18 @@ export function createLoaders(app: App, viewerId: UserId): Loaders {
   const loaders: Loaders = {
     record,
     audit,
-    // One batch of each underlying load, then every view computed synchronously: a 500-id read makes
-    // a handful of promises, not three per id.
-    seen: new DataLoader<UserId, Seen>(async (ids) => {
+    async views(ids, options = {}) {
       const [records, audits] = await Promise.all([record.loadMany(ids), audit.loadMany(ids)]);
+      if (options.mustExist) failUnlessRegistered(ids, audits);
       const privacy = await loaders.viewerPrivacy();
       return ids.map((id, i) => {
         const rec = records[i]!;
         const aud = audits[i]!;
-        if (rec instanceof Error) return rec;
-        if (aud instanceof Error) return aud;
-        const visibility = decideVisibility(viewerId, id, privacy, aud.kind === 'ok' ? aud.relation : undefined);
-        return { view: viewPresence(id, rec, visibility), audit: aud.kind };
+        if (rec instanceof Error) throw rec;
+        if (aud instanceof Error) throw aud;
+        return viewPresence(id, rec, decideVisibility(viewerId, id, privacy, aud.kind === 'ok' ? aud.relation : undefined));
       });
-    }),
+    },
     async viewerPrivacy() {
       if (!viewerPrivacy) await audit.load(viewerId);
       return viewerPrivacy;

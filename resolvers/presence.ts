@@ -1,7 +1,7 @@
 import { agoLine, BUCKET_SECONDS, type PresenceView, type UserId } from '../presence/index.js';
 import { ErrorCode } from '../server/errors.js';
 import type { RequestContext } from './context.js';
-import { idListArg, requireRegistered, requireViewer, userIdArg } from './validate.js';
+import { idListArg, requireViewer, userIdArg } from './validate.js';
 
 export interface LastSeenValue {
   readonly bucket: number;
@@ -16,22 +16,16 @@ export function lastSeenValue(bucket: number | null, now: number): LastSeenValue
 
 export async function presenceField(ctx: RequestContext, userId: unknown): Promise<PresenceView> {
   requireViewer(ctx);
-  const id = userIdArg(userId, 'userId');
-  await requireRegistered(ctx.loaders, [id]);
-  return (await ctx.loaders.seen.load(id)).view;
+  const [view] = await registeredViews(ctx, [userIdArg(userId, 'userId')]);
+  return view!;
 }
 
 export async function presencesField(ctx: RequestContext, userIds: readonly unknown[]): Promise<PresenceView[]> {
   requireViewer(ctx);
-  const ids = idListArg(userIds, 'userIds', ctx.app.config.limits.presences, ErrorCode.TOO_MANY_IDS);
-  await requireRegistered(ctx.loaders, ids);
-  return viewsOf(ctx, ids);
+  return registeredViews(ctx, idListArg(userIds, 'userIds', ctx.app.config.limits.presences, ErrorCode.TOO_MANY_IDS));
 }
 
-export async function viewsOf(ctx: RequestContext, ids: readonly UserId[]): Promise<PresenceView[]> {
-  const seen = await ctx.loaders.seen.loadMany(ids);
-  return seen.map((s) => {
-    if (s instanceof Error) throw s;
-    return s.view;
-  });
+/** The views, or USER_NOT_FOUND: the registration check reads the views' own graph read. */
+function registeredViews(ctx: RequestContext, ids: readonly UserId[]): Promise<PresenceView[]> {
+  return ctx.loaders.views(ids, { mustExist: true });
 }

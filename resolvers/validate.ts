@@ -3,7 +3,7 @@ import type { UserId } from '../presence/index.js';
 import { fail, ErrorCode } from '../server/errors.js';
 import { isUserId } from '../server/ids.js';
 import type { RequestContext } from './context.js';
-import type { Loaders } from './loaders.js';
+import type { Audit, Loaders } from './loaders.js';
 
 export function requireViewer(ctx: RequestContext): UserId {
   if (!ctx.viewer) throw fail(ErrorCode.UNAUTHENTICATED, 'authentication required: send "Authorization: Bearer <JWT>"');
@@ -30,7 +30,11 @@ export function idListArg(values: readonly unknown[], arg: string, max: number, 
  * (unreachable) pass: they read as UNKNOWN.
  */
 export async function requireRegistered(loaders: Pick<Loaders, 'audit'>, ids: readonly UserId[]): Promise<void> {
-  const audits = await loaders.audit.loadMany(ids);
+  failUnlessRegistered(ids, await loaders.audit.loadMany(ids));
+}
+
+/** USER_NOT_FOUND for the ids whose audit says the graph has no such user (unreadable ones pass). */
+export function failUnlessRegistered(ids: readonly UserId[], audits: readonly (Audit | Error)[]): void {
   const missing = ids.filter((_, i) => {
     const a = audits[i];
     return a !== undefined && !(a instanceof Error) && a.kind === 'missing';

@@ -1,3 +1,4 @@
+import pRetry from 'p-retry';
 import { selfView, type ManualStatus, type PrivacyMode, type SelfView } from '../presence/index.js';
 import type { RequestContext } from './context.js';
 import { requireViewer } from './validate.js';
@@ -34,13 +35,24 @@ export async function setPrivacyField(ctx: RequestContext, mode: PrivacyMode): P
 }
 
 /**
- * Tells every watcher of `userId` to re-check who may see them. The graph write has already happened;
- * if the hot store is down the watchers hear nothing now, but they read UNKNOWN until it is back anyway.
+ * Tells every process that who may see `userId` changed: caches of the graph forget it, watchers re-check.
+ * The graph write has already happened. If the hot store cannot take the announcement now, it is retried
+ * in the background (jittered backoff) for as long as a cache elsewhere could hold what it replaces
+ * (graph/cached.ts `ttlMs`); processes that cannot reach the hot store either have already dropped their
+ * caches and read UNKNOWN until it is back.
  */
 export async function announceVisibility(ctx: RequestContext, userId: string): Promise<void> {
+  const { hot, log } = ctx.app;
   try {
-    await ctx.app.hot.publishVisibility(userId);
+    await hot.publishVisibility(userId);
   } catch (error) {
-    ctx.app.log.warn({ err: error, userId }, 'visibility change not announced: hot store unavailable');
+    log.warn({ err: error, userId }, 'visibility change not announced yet: hot store unavailable; retrying in the background');
+    void pRetry(() => hot.publishVisibility(userId), { retries: Number.POSITIVE_INFINITY, maxRetryTime: ANNOUNCE_RETRY_MS, minTimeout: 200, maxTimeout: 5_000, randomize: true }).then(
+      () => log.info({ userId }, 'visibility change announced after retrying'),
+      (last: unknown) => log.error({ err: last, userId }, 'visibility change never announced: caches elsewhere keep the old relation until their TTL'),
+    );
   }
 }
+
+/** How long a failed visibility announcement is retried: as long as a graph cache entry lives. */
+export const ANNOUNCE_RETRY_MS = 60_000;

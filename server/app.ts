@@ -21,6 +21,7 @@ import { fail, ErrorCode } from './errors.js';
 import { createMetrics } from './metrics.js';
 import type { Stores } from './stores.js';
 import { attachGateway, type Gateway } from './ws.js';
+import { CachedContactGraph } from '../graph/cached.js';
 import { createPresenceYoga, type PresenceYoga } from './yoga.js';
 
 export interface PresenceServer {
@@ -57,7 +58,12 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
   const relay = new PresenceRelay({ records: (ids) => service.records(ids), graph: stores.graph, clock });
   const interest = new InterestIndex(stores.hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
 
-  metrics.track({ feedReceived: () => stores.hot.feed.received, watchedUsers: () => interest.watchedUsers, relayReads: () => relay.reads });
+  metrics.track({
+    feedReceived: () => stores.hot.feed.received,
+    watchedUsers: () => interest.watchedUsers,
+    relayReads: () => relay.reads,
+    graphCache: () => (stores.graph instanceof CachedContactGraph ? { ...stores.graph.stats, entries: stores.graph.size } : null),
+  });
 
   const app: App = {
     config,
@@ -102,6 +108,9 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
+  httpServer.keepAliveTimeout = config.httpKeepAliveMs;
+  // Must exceed the keep-alive, or a request arriving as the connection idles out could be cut off.
+  httpServer.headersTimeout = config.httpKeepAliveMs + 1_000;
   const route = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/health') return json(res, 200, { status: 'ok' });

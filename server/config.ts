@@ -20,6 +20,13 @@ export interface Config {
   readonly host: string;
   /** NODE_ENV=production: masked errors, no GraphiQL or introspection, no dev secret. */
   readonly production: boolean;
+  /**
+   * HTTP_KEEPALIVE_MS: how long an idle kept-alive HTTP connection stays open. Default 65 000: longer
+   * than the idle timeout of the load balancers in front of such a service (60 s on common ones), so the
+   * server never closes a connection a client or balancer is about to reuse (which reads as
+   * ECONNRESET). Node's own default is 5 s.
+   */
+  readonly httpKeepAliveMs: number;
   readonly auth: AuthConfig;
   /** JWT_ISSUER / JWT_AUDIENCE: checked when set. */
   readonly jwtIssuer: string | undefined;
@@ -162,6 +169,7 @@ export function loadConfig(env: Env = process.env): Config {
     port,
     host: env.HOST || '0.0.0.0',
     production,
+    httpKeepAliveMs: int(env, 'HTTP_KEEPALIVE_MS') ?? 65_000,
     auth,
     jwtIssuer: env.JWT_ISSUER || undefined,
     jwtAudience: env.JWT_AUDIENCE || undefined,

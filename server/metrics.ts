@@ -13,7 +13,13 @@ export interface Metrics {
   readonly presencesSent: Counter;
   readonly storeFailures: Counter<'store'>;
   /** Reports the feed's and the relay's counters at scrape time. */
-  track(sources: { feedReceived: () => number; watchedUsers: () => number; relayReads: () => { hot: number; graph: number } }): void;
+  track(sources: {
+    feedReceived: () => number;
+    watchedUsers: () => number;
+    relayReads: () => { hot: number; graph: number };
+    /** The relation cache in front of the graph, when there is one. */
+    graphCache: () => { hits: number; misses: number; entries: number } | null;
+  }): void;
 }
 
 export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
@@ -63,6 +69,27 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
           this.reset();
           this.inc({ store: 'hot' }, reads.hot);
           this.inc({ store: 'graph' }, reads.graph);
+        },
+      });
+      new Counter({
+        name: 'presence_graph_cache_reads_total',
+        help: 'Contact-graph reads answered by the process-wide relation cache (hit) or read from the graph (miss)',
+        labelNames: ['result'],
+        registers: [registry],
+        collect() {
+          const stats = sources.graphCache();
+          this.reset();
+          if (!stats) return;
+          this.inc({ result: 'hit' }, stats.hits);
+          this.inc({ result: 'miss' }, stats.misses);
+        },
+      });
+      new Gauge({
+        name: 'presence_graph_cache_entries',
+        help: 'Relations, modes and contacts pages the relation cache holds',
+        registers: [registry],
+        collect() {
+          this.set(sources.graphCache()?.entries ?? 0);
         },
       });
     },

@@ -8,6 +8,7 @@
  * a human.
  */
 import type { Logger } from 'pino';
+import { CachedContactGraph } from '../graph/cached.js';
 import { EmbeddedContactGraph } from '../graph/embedded.js';
 import type { ContactGraph } from '../graph/port.js';
 import { EmbeddedHotStore } from '../hot/embedded.js';
@@ -34,6 +35,14 @@ export function embeddedStores(options: { feed?: 'interest' | 'all' } = {}): Sto
   };
 }
 
+/**
+ * A graph over the network behind the process-wide relation cache (graph/cached.ts), kept right by the
+ * hot store's visibility feed. The embedded graph needs none: it is memory already.
+ */
+export function cacheGraph(graph: ContactGraph, hot: HotStore): ContactGraph {
+  return new CachedContactGraph(graph, hot.visibility);
+}
+
 /** How often a migration that could not reach its store is retried. */
 const MIGRATION_RETRY_MS = 5_000;
 
@@ -41,7 +50,7 @@ export async function openStores(config: Config, log: Logger): Promise<Stores> {
   const [hot, graph, lastSeen] = await Promise.all([openHot(config), openGraph(config, log), openLastSeen(config, log)]);
   return {
     hot,
-    graph,
+    graph: config.neo4j ? cacheGraph(graph, hot) : graph,
     lastSeen,
     kinds: {
       hot: config.redisUrl ? 'redis' : 'embedded',

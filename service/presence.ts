@@ -21,7 +21,15 @@ import {
 } from '../presence/index.js';
 import { LRUCache } from 'lru-cache';
 import type { DeviceRefresh, HotStore } from '../hot/port.js';
-import type { LastSeenStore } from '../prisma/port.js';
+import type { DurableLastSeen, LastSeenStore } from '../prisma/port.js';
+
+/**
+ * How long a durable last-seen read for a user without hot state is reused by `records`. Safe because a
+ * user's durable last-seen only moves through a transition, which leaves hot state behind for far longer
+ * (a week, hot/redis/scripts.ts IDLE_STATE_TTL_MS) — and hot state wins over it. Short, so that after a
+ * loss of Redis data (the only way hot state vanishes early) a reader is at most this stale.
+ */
+export const DURABLE_READ_TTL_MS = 60_000;
 
 /** Compare-and-set retries before a write is reported as contended. */
 const MAX_ATTEMPTS = 8;
@@ -63,6 +71,8 @@ export class PresenceService {
    * compare-and-set fails and the state is read afresh. Never used to answer reads.
    */
   readonly #committed = new LRUCache<UserId, UserState>({ max: 50_000 });
+  /** Durable last-seen of users without hot state, as read for `records` (false: never seen). */
+  readonly #durable: LRUCache<UserId, DurableLastSeen | false>;
   /** Device bindings confirmed by the hot store (they are sticky), so a refresh skips the claim. */
   readonly #owners = new LRUCache<DeviceId, UserId>({ max: 100_000, ttl: 3_600_000 });
 
@@ -71,6 +81,7 @@ export class PresenceService {
     this.#lastSeen = deps.lastSeen;
     this.timing = deps.timing;
     this.clock = deps.clock;
+    this.#durable = new LRUCache({ max: 200_000, ttl: DURABLE_READ_TTL_MS, ttlResolution: 0, perf: { now: deps.clock } });
   }
 
   /**
@@ -135,17 +146,33 @@ export class PresenceService {
 
   /**
    * Published records for many users in one hot-store read; users without hot state fall back to the
-   * durable last-seen (one batched read), or to OFFLINE with no last-seen when that store is down.
-   * Throws StoreUnavailableError('hot') when the hot store cannot be read: callers answer UNKNOWN.
+   * durable last-seen (one batched read for those not read within DURABLE_READ_TTL_MS), or to OFFLINE
+   * with no last-seen when that store is down. Throws StoreUnavailableError('hot') when the hot store
+   * cannot be read: callers answer UNKNOWN.
    */
   async records(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
     const out = await this.#hot.records(userIds);
     const cold = userIds.filter((id) => !out.has(id));
     if (cold.length === 0) return out;
-    const durable = await this.#lastSeen.lastSeen(cold).catch((error: unknown) => {
-      if (error instanceof StoreUnavailableError) return new Map();
-      throw error;
-    });
+    const durable = new Map<UserId, DurableLastSeen>();
+    const unread: UserId[] = [];
+    for (const id of cold) {
+      const held = this.#durable.get(id);
+      if (held === undefined) unread.push(id);
+      else if (held) durable.set(id, held);
+    }
+    if (unread.length > 0) {
+      try {
+        const read = await this.#lastSeen.lastSeen(unread);
+        for (const id of unread) {
+          const seen = read.get(id);
+          this.#durable.set(id, seen ?? false);
+          if (seen) durable.set(id, seen);
+        }
+      } catch (error) {
+        if (!(error instanceof StoreUnavailableError)) throw error;
+      }
+    }
     for (const id of cold) {
       const seen = durable.get(id);
       out.set(id, {

@@ -5,9 +5,9 @@
  * while Redis is down) instead of trusting what they last saw.
  */
 import type { Redis } from 'ioredis';
-import type { UserId } from '../../presence/index.js';
-import type { FeedEvent, PresenceFeed } from '../port.js';
-import { userChannel, userOfChannel, type KeySpace } from './keys.js';
+import { StoreUnavailableError, type UserId } from '../../presence/index.js';
+import type { FeedEvent, PresenceFeed, VisibilityFeed } from '../port.js';
+import { userChannel, userOfChannel, userOfVisibilityChannel, visibilityChannel, type KeySpace } from './keys.js';
 
 export class RedisFeed implements PresenceFeed {
   readonly #sub: Redis;
@@ -79,5 +79,73 @@ export class RedisFeed implements PresenceFeed {
 
   #staleAll(): void {
     for (const userId of this.#listening) this.#handler?.(userId, { type: 'visibility', userId });
+  }
+}
+
+/**
+ * The Redis side of a process's VisibilityFeed: `vis:<user>` channels on the same subscriber connection
+ * as the presence feed's. A user's channel is subscribed once; `listen` resolves only when every named
+ * user's SUBSCRIBE has been acknowledged (its own or an earlier caller's still in flight), so a read
+ * made after it cannot miss a change. While the connection is down `listen` rejects, and losing or
+ * regaining it tells the handler that anything may have changed (null).
+ */
+export class RedisVisibilityFeed implements VisibilityFeed {
+  readonly #sub: Redis;
+  readonly #space: KeySpace;
+  /** Listened users → their SUBSCRIBE (settled once acknowledged). */
+  readonly #listening = new Map<UserId, Promise<void>>();
+  #handler: ((userId: UserId | null) => void) | null = null;
+  #wasConnected: boolean;
+  /** The re-subscription after a reconnect: nothing is heard before it is acknowledged. */
+  #resubscribed: Promise<void> = Promise.resolve();
+
+  constructor(subscriber: Redis, space: KeySpace) {
+    this.#sub = subscriber;
+    this.#space = space;
+    this.#wasConnected = subscriber.status === 'ready';
+    subscriber.on('message', (channel: string) => {
+      const userId = userOfVisibilityChannel(space, channel);
+      if (userId !== null && this.#listening.has(userId)) this.#handler?.(userId);
+    });
+    subscriber.on('ready', () => {
+      const all = [...this.#listening.keys()];
+      this.#resubscribed = all.length === 0 ? Promise.resolve() : this.#subscribe(all);
+      if (this.#wasConnected) this.#handler?.(null);
+      this.#wasConnected = true;
+    });
+    subscriber.on('close', () => {
+      if (this.#wasConnected) this.#handler?.(null);
+    });
+  }
+
+  async listen(userIds: readonly UserId[]): Promise<void> {
+    if (this.#sub.status !== 'ready') throw new StoreUnavailableError('hot');
+    const fresh = userIds.filter((id) => !this.#listening.has(id));
+    if (fresh.length > 0) {
+      const subscribed = this.#subscribe(fresh);
+      for (const id of fresh) this.#listening.set(id, subscribed);
+      // A failed SUBSCRIBE leaves them unlistened, so the next caller tries again.
+      subscribed.catch(() => {
+        for (const id of fresh) if (this.#listening.get(id) === subscribed) this.#listening.delete(id);
+      });
+    }
+    await Promise.all([this.#resubscribed, ...new Set(userIds.map((id) => this.#listening.get(id)))]);
+  }
+
+  async unlisten(userIds: readonly UserId[]): Promise<void> {
+    const gone = userIds.filter((id) => this.#listening.delete(id));
+    if (gone.length > 0 && this.#sub.status === 'ready') await this.#sub.unsubscribe(...gone.map((id) => visibilityChannel(this.#space, id)));
+  }
+
+  onChange(handler: (userId: UserId | null) => void): void {
+    this.#handler = handler;
+  }
+
+  async #subscribe(userIds: readonly UserId[]): Promise<void> {
+    try {
+      await this.#sub.subscribe(...userIds.map((id) => visibilityChannel(this.#space, id)));
+    } catch (error) {
+      throw new StoreUnavailableError('hot', { cause: error });
+    }
   }
 }

@@ -67,6 +67,17 @@ export function userChannel(space: KeySpace, userId: string): string {
   return `${space.prefix}ch:${userId}`;
 }
 
+/** Pub/sub channel of one user's visibility changes alone (privacy, contacts, blocks). */
+export function visibilityChannel(space: KeySpace, userId: string): string {
+  return `${space.prefix}vis:${userId}`;
+}
+
+/** The user id of a channel from `visibilityChannel`, or null when it is not one. */
+export function userOfVisibilityChannel(space: KeySpace, channel: string): string | null {
+  const head = `${space.prefix}vis:`;
+  return channel.startsWith(head) ? channel.slice(head.length) : null;
+}
+
 /** The user id of a channel from `userChannel`, or null when it is not one. */
 export function userOfChannel(space: KeySpace, channel: string): string | null {
   const head = `${space.prefix}ch:`;

@@ -18,6 +18,8 @@ export interface PresenceCommands {
   presenceRefresh(...numKeysKeysAndArgs: (string | number)[]): Promise<number[]>;
   /** Variable keys: the first argument is their count. */
   presenceLoad(...numKeysKeysAndArgs: (string | number)[]): Promise<string[][]>;
+  /** Variable keys: the first argument is their count. */
+  presenceRecords(...numKeysAndKeys: (string | number)[]): Promise<string[]>;
 }
 
 export type ScriptedRedis = Redis & PresenceCommands;
@@ -27,6 +29,7 @@ export function defineScripts(redis: Redis): ScriptedRedis {
   redis.defineCommand('presenceClaimDue', { numberOfKeys: 3, lua: lua('presence_claim_due') });
   redis.defineCommand('presenceRefresh', { lua: lua('presence_refresh') });
   redis.defineCommand('presenceLoad', { lua: lua('presence_load') });
+  redis.defineCommand('presenceRecords', { lua: lua('presence_records') });
   return redis as ScriptedRedis;
 }
 
@@ -100,6 +103,11 @@ export function refreshKeysArgs(space: KeySpace, partition: number, devices: rea
 /** The numkeys, KEYS and ARGV of presence_load.lua for users who all live in `partition`. */
 export function loadKeysArgs(space: KeySpace, partition: number, userIds: readonly string[]): (string | number)[] {
   return [userIds.length + 1, aliveKey(space, partition), ...userIds.map((id) => stateKey(space, id)), ...userIds];
+}
+
+/** The numkeys and KEYS of presence_records.lua for users who all live in one partition. */
+export function recordsKeys(space: KeySpace, userIds: readonly string[]): (string | number)[] {
+  return [userIds.length, ...userIds.map((id) => stateKey(space, id))];
 }
 
 /** KEYS and ARGV of presence_claim_due.lua for one partition. */

@@ -78,6 +78,24 @@ export function hotStoreContract(name: string, make: () => Promise<{ store: HotS
       expect(heard[2]).toEqual(['u2', 'u2']);
     });
 
+    it('should announce a visibility change on the visibility feed first, then the presence feed, to listeners only — and no transition there', async () => {
+      const heard: string[] = [];
+      store.visibility.onChange((userId) => heard.push(`visibility feed: ${userId}`));
+      store.feed.onEvent((userId, event) => heard.push(`presence feed: ${event.type} ${userId}`));
+      await store.visibility.listen(['u1']);
+      await store.feed.listen(['u1']);
+      await store.publishVisibility('u1');
+      await store.publishVisibility('u2');
+      const a1 = connect(initialState('u1'), 1_000);
+      await write(initialState('u1'), a1, 1_000);
+      await expect.poll(() => heard.length).toBe(3);
+      expect(heard).toEqual(['visibility feed: u1', 'presence feed: visibility u1', 'presence feed: transition u1']);
+      await store.visibility.unlisten(['u1']);
+      await store.publishVisibility('u1');
+      await expect.poll(() => heard.length).toBe(4);
+      expect(heard[3]).toBe('presence feed: visibility u1');
+    });
+
     it('should append each transition to the outbox until acknowledged', async () => {
       const a1 = connect(initialState('u1'), 1_000);
       await write(initialState('u1'), a1, 1_000);

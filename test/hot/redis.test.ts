@@ -6,7 +6,7 @@ import { apply, initialState, makeTiming, nextIdle, StoreUnavailableError } from
 import { hotStoreContract } from '../contract/hotStore.contract.js';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL } from '../../scripts/services.js';
-import { redisHotStore } from '../support/redis.js';
+import { redisHotStore, testPrefix } from '../support/redis.js';
 
 hotStoreContract('redis', () => redisHotStore());
 
@@ -148,12 +148,42 @@ describe('presence_refresh.lua', () => {
   });
 });
 
+describe('the Redis visibility feed', () => {
+  it('should hear another process\'s change as soon as listen resolves, and after its connection dropped and came back', async () => {
+    const prefix = testPrefix();
+    const a = await redisHotStore({ prefix });
+    const b = await redisHotStore({ prefix });
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      const heard: (string | null)[] = [];
+      a.store.visibility.onChange((userId) => heard.push(userId));
+      await a.store.visibility.listen(['u1', 'u2']);
+      await b.store.publishVisibility('u1');
+      await b.store.publishVisibility('u3');
+      await b.store.publishVisibility('u2');
+      await expect.poll(() => heard).toEqual(['u1', 'u2']);
+      // Drop exactly this store's subscriber connection: it tells of the loss and of the return.
+      const clients = await admin.client('LIST');
+      const id = String(clients).split('\n').find((line) => line.includes(`name=${prefix}sub`))!.match(/id=(\d+)/)![1]!;
+      await admin.client('KILL', 'ID', id);
+      await expect.poll(() => heard.filter((h) => h === null).length).toBe(2);
+      await a.store.visibility.listen(['u1']);
+      await b.store.publishVisibility('u1');
+      await expect.poll(() => heard.at(-1)).toBe('u1');
+    } finally {
+      admin.disconnect();
+      await a.dispose();
+      await b.dispose();
+    }
+  });
+});
+
 describe('RedisHotStore with Redis unreachable', () => {
   it('should reject every call with StoreUnavailableError quickly instead of hanging', async () => {
     const { store, dispose } = await redisHotStore({ url: 'redis://127.0.0.1:1' });
     try {
       const started = Date.now();
-      for (const call of [() => store.load(['a']), () => store.records(['a']), () => store.refresh([{ userId: 'a', deviceId: 'd', platform: 'WEB' }], 1, 2), () => store.ping(), () => store.claimDevice('a', 'd'), () => store.claimDue(1, 1, 1), () => store.publishVisibility('a')]) {
+      for (const call of [() => store.load(['a']), () => store.records(['a']), () => store.refresh([{ userId: 'a', deviceId: 'd', platform: 'WEB' }], 1, 2), () => store.ping(), () => store.claimDevice('a', 'd'), () => store.claimDue(1, 1, 1), () => store.publishVisibility('a'), () => store.visibility.listen(['a'])]) {
         await expect(call()).rejects.toBeInstanceOf(StoreUnavailableError);
       }
       expect(Date.now() - started).toBeLessThan(5_000);

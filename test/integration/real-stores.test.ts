@@ -3,7 +3,7 @@
  * including what happens when each of them goes away and comes back.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { neo4jConnection } from '../../scripts/neo4j/control.js';
 import { connectWs, gql, record, until } from '../support/clients.js';
@@ -156,12 +156,22 @@ async function startRedis() {
   const port = await freePort();
   let child: ChildProcess | null = null;
   const up = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    await until(() => new Promise<boolean>((resolve) => {
-      const s = createServer();
-      s.once('error', () => resolve(true));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
-    }), `redis-server listening on ${port}`);
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = started;
+    let output = '';
+    started.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    started.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    // Probe by connecting: binding the port to test it could take it from redis-server before it binds.
+    await until(() => {
+      if (started.exitCode !== null) throw new Error(`redis-server on ${port} exited (${started.exitCode}) before listening:\n${output}`);
+      return new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      });
+    }, `redis-server listening on ${port}`, 15_000);
   };
   await up();
   return {

@@ -33,4 +33,9 @@ describe('configuration', () => {
     expect(config.neo4j).toEqual({ uri: 'bolt://127.0.0.1:7687', user: 'neo4j', password: 'presence-dev', namespace: '' });
     expect(config.demoSeed).toBe(false);
   });
+
+  it('should keep idle HTTP connections open longer than a load balancer\'s idle timeout, unless told otherwise', () => {
+    expect(loadConfig({}).httpKeepAliveMs).toBe(65_000);
+    expect(loadConfig({ HTTP_KEEPALIVE_MS: '1500' }).httpKeepAliveMs).toBe(1_500);
+  });
 });

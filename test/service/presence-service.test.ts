@@ -3,7 +3,8 @@ import { EmbeddedHotStore } from '../../hot/embedded.js';
 import type { HotStore } from '../../hot/port.js';
 import { makeTiming } from '../../presence/index.js';
 import { EmbeddedLastSeenStore } from '../../prisma/embedded.js';
-import { DeviceOwnedError, PresenceService } from '../../service/presence.js';
+import type { LastSeenStore } from '../../prisma/port.js';
+import { DeviceOwnedError, DURABLE_READ_TTL_MS, PresenceService } from '../../service/presence.js';
 import { switchable } from '../support/faults.js';
 
 const timing = (() => {
@@ -71,6 +72,31 @@ describe('PresenceService', () => {
     expect(records.get('u2')).toEqual({ userId: 'u2', published: { status: 'OFFLINE', platforms: [], lastSeen: null }, version: 0 });
     const back = await service.heartbeat('u1', 'd1', 'WEB');
     expect(back.transition).toMatchObject({ from: 'OFFLINE', to: 'ONLINE', version: 8 });
+  });
+
+  it('should reuse a durable last-seen read for a minute, and let hot state win over it', async () => {
+    const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
+    const clock = { now: 1_000_000 };
+    const service = new PresenceService({ hot: new EmbeddedHotStore(), lastSeen: lastSeen.store, timing, clock: () => clock.now });
+    await lastSeen.store.record([
+      { id: 'u1:3', userId: 'u1', from: 'ONLINE', to: 'OFFLINE', version: 3, bucket: 600_000, cause: 'EXPIRY', published: { status: 'OFFLINE', platforms: [], lastSeen: 600_000 } },
+    ]);
+    lastSeen.reset();
+    const expected = new Map([
+      ['u1', { userId: 'u1', published: { status: 'OFFLINE', platforms: [], lastSeen: 600_000 }, version: 3 }],
+      ['u2', { userId: 'u2', published: { status: 'OFFLINE', platforms: [], lastSeen: null }, version: 0 }],
+    ]);
+    expect(await service.records(['u1', 'u2'])).toEqual(expected);
+    clock.now += DURABLE_READ_TTL_MS;
+    expect(await service.records(['u2', 'u1'])).toEqual(new Map([...expected].reverse()));
+    expect(lastSeen.calls).toEqual({ lastSeen: 1 });
+    clock.now += 1;
+    await service.records(['u1']);
+    expect(lastSeen.calls).toEqual({ lastSeen: 2 });
+    // Back online: hot state answers, the durable store is not asked.
+    await service.heartbeat('u1', 'd1', 'WEB');
+    expect((await service.records(['u1'])).get('u1')).toMatchObject({ published: { status: 'ONLINE' }, version: 4 });
+    expect(lastSeen.calls.lastSeen).toBe(3);
   });
 
   it('should refresh a live device with one compare-and-set and no read or claim', async () => {

@@ -1,0 +1,232 @@
+/**
+ * A ContactGraph that keeps what it read about who may see whom — each (target, viewer) relation, each
+ * viewer's own mode, each contacts page — so reads that repeat (a client polling presences, a contacts
+ * page re-read, the next batch of a busy viewport) cost no graph round trip.
+ *
+ * It stays right by listening, on the hot store's visibility feed, to every user it holds anything
+ * about: a change to a user's privacy, contacts or blocks is published there (by whichever process made
+ * it) and drops everything that depended on that user — their relations as a target, their own mode,
+ * their contacts pages. A change made through this instance is forgotten at once, before it is even
+ * published. Nothing read can outlive a change it might have missed:
+ *
+ * - it listens before it reads (the feed resolves only once its SUBSCRIBE is acknowledged), and keeps a
+ *   read only if no change to what it read was heard while the read was in flight;
+ * - when the feed cannot promise to hear changes (its connection dropped, or is back and re-subscribing)
+ *   everything is dropped, and reads made meanwhile pass through uncached;
+ * - whatever was heard, an entry older than `ttlMs` is read again (the backstop for a change published
+ *   while the publishing process could not reach the feed; hot-store announcements retry until it can).
+ *
+ * Unregistered users are never cached (they may register any moment). Bounded by `maxEntries`: past it
+ * the cache starts over and stops listening to everyone it held.
+ */
+import { StoreUnavailableError, type PrivacyMode, type Relation, type UserId } from '../presence/index.js';
+import type { VisibilityFeed } from '../hot/port.js';
+import type { Audience, ContactGraph, ContactPage } from './port.js';
+
+export interface CachedContactGraphOptions {
+  /** Entries (relations, modes, pages) held at most; past it the cache starts over. Default 500 000 (~60 MB). */
+  readonly maxEntries?: number;
+  /** An entry older than this is read again, whatever was heard. Default 60 000 ms. */
+  readonly ttlMs?: number;
+  readonly clock?: () => number;
+}
+
+interface Held<T> {
+  readonly value: T;
+  readonly at: number;
+}
+
+/** What the cache answered from memory and what it had to read (tests, metrics). */
+export interface CacheStats {
+  hits: number;
+  misses: number;
+}
+
+export class CachedContactGraph implements ContactGraph {
+  readonly #inner: ContactGraph;
+  readonly #feed: VisibilityFeed;
+  readonly #ttlMs: number;
+  readonly #maxEntries: number;
+  readonly #clock: () => number;
+  /** target → viewer → the target's relation to that viewer. */
+  readonly #relations = new Map<UserId, Map<UserId, Held<Relation>>>();
+  /** viewer → their own mode (registered viewers only). */
+  readonly #privacy = new Map<UserId, Held<PrivacyMode>>();
+  /** user → `${first}|${after}` → a page of their contacts. */
+  readonly #pages = new Map<UserId, Map<string, Held<ContactPage>>>();
+  #entries = 0;
+  /** Users whose visibility channel this cache listens to. */
+  readonly #listened = new Set<UserId>();
+  /** Bumped by every change heard and every start-over; reads remember it when they begin. */
+  #generation = 0;
+  /** When each listened user last changed (a generation). */
+  readonly #changedAt = new Map<UserId, number>();
+  /** When the cache last started over (a generation). */
+  #resetAt = 0;
+  readonly stats: CacheStats = { hits: 0, misses: 0 };
+
+  constructor(inner: ContactGraph, feed: VisibilityFeed, options: CachedContactGraphOptions = {}) {
+    this.#inner = inner;
+    this.#feed = feed;
+    this.#ttlMs = options.ttlMs ?? 60_000;
+    this.#maxEntries = options.maxEntries ?? 500_000;
+    this.#clock = options.clock ?? Date.now;
+    feed.onChange((userId) => (userId === null ? this.#startOver(false) : this.#forget(userId)));
+  }
+
+  /** Entries held now. */
+  get size(): number {
+    return this.#entries;
+  }
+
+  async audience(viewerId: UserId, targetIds: readonly UserId[]): Promise<Audience> {
+    const now = this.#clock();
+    const privacy = this.#fresh(this.#privacy.get(viewerId), now);
+    const relations = new Map<UserId, Relation>();
+    const missing: UserId[] = [];
+    for (const id of new Set(targetIds)) {
+      const held = this.#fresh(this.#relations.get(id)?.get(viewerId), now);
+      if (held) relations.set(id, held.value);
+      else missing.push(id);
+    }
+    if (privacy && missing.length === 0) {
+      this.stats.hits++;
+      return { viewerPrivacy: privacy.value, relations };
+    }
+    this.stats.misses++;
+    const { value: read, keep } = await this.#read([viewerId, ...missing], () => this.#inner.audience(viewerId, missing));
+    const at = this.#clock();
+    if (read.viewerPrivacy !== undefined && keep(viewerId)) this.#put(this.#privacy, viewerId, read.viewerPrivacy, at);
+    for (const [id, relation] of read.relations) {
+      relations.set(id, relation);
+      if (!keep(id)) continue;
+      let byViewer = this.#relations.get(id);
+      if (!byViewer) this.#relations.set(id, (byViewer = new Map()));
+      this.#put(byViewer, viewerId, relation, at);
+    }
+    this.#bound();
+    return { viewerPrivacy: read.viewerPrivacy, relations };
+  }
+
+  async contacts(userId: UserId, first: number, after: UserId | null): Promise<ContactPage> {
+    const key = `${first}|${after ?? ''}`;
+    const held = this.#fresh(this.#pages.get(userId)?.get(key), this.#clock());
+    if (held) {
+      this.stats.hits++;
+      return held.value;
+    }
+    this.stats.misses++;
+    const { value: page, keep } = await this.#read([userId], () => this.#inner.contacts(userId, first, after));
+    if (keep(userId)) {
+      let byKey = this.#pages.get(userId);
+      if (!byKey) this.#pages.set(userId, (byKey = new Map()));
+      this.#put(byKey, key, page, this.#clock());
+      this.#bound();
+    }
+    return page;
+  }
+
+  users(userIds: readonly UserId[]): Promise<Map<UserId, PrivacyMode>> {
+    return this.#inner.users(userIds);
+  }
+
+  async ensureUser(userId: UserId): Promise<void> {
+    await this.#changing(userId, () => this.#inner.ensureUser(userId));
+  }
+
+  async setPrivacy(userId: UserId, mode: PrivacyMode): Promise<void> {
+    await this.#changing(userId, () => this.#inner.setPrivacy(userId, mode));
+  }
+
+  // An edge change alters who may see its owner (the first user), so it is theirs to forget.
+  addContact(userId: UserId, contactId: UserId): Promise<boolean> {
+    return this.#changing(userId, () => this.#inner.addContact(userId, contactId));
+  }
+
+  removeContact(userId: UserId, contactId: UserId): Promise<boolean> {
+    return this.#changing(userId, () => this.#inner.removeContact(userId, contactId));
+  }
+
+  block(userId: UserId, blockedId: UserId): Promise<boolean> {
+    return this.#changing(userId, () => this.#inner.block(userId, blockedId));
+  }
+
+  unblock(userId: UserId, blockedId: UserId): Promise<boolean> {
+    return this.#changing(userId, () => this.#inner.unblock(userId, blockedId));
+  }
+
+  ping(): Promise<void> {
+    return this.#inner.ping();
+  }
+
+  async close(): Promise<void> {
+    this.#startOver(false);
+    await this.#inner.close();
+  }
+
+  /**
+   * A write, with what depended on `userId` forgotten once it is done (or failed: it may have applied).
+   * A read racing it is not kept either: the forgetting counts as a change heard after the read began.
+   */
+  async #changing<T>(userId: UserId, write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } finally {
+      this.#forget(userId);
+    }
+  }
+
+  /**
+   * Listens to `subjects`, then reads. `keep(id)` says whether what was read about `id` may be kept: the
+   * feed promised to tell of any change, and none was heard since the read began.
+   */
+  async #read<T>(subjects: readonly UserId[], read: () => Promise<T>): Promise<{ value: T; keep: (id: UserId) => boolean }> {
+    let listening = true;
+    try {
+      await this.#feed.listen(subjects);
+      for (const id of subjects) this.#listened.add(id);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      listening = false;
+    }
+    const since = this.#generation;
+    const value = await read();
+    return { value, keep: (id) => listening && this.#resetAt <= since && (this.#changedAt.get(id) ?? 0) <= since };
+  }
+
+  #fresh<T>(held: Held<T> | undefined, now: number): Held<T> | undefined {
+    return held && now - held.at < this.#ttlMs ? held : undefined;
+  }
+
+  #put<K, T>(map: Map<K, Held<T>>, key: K, value: T, at: number): void {
+    if (!map.has(key)) this.#entries++;
+    map.set(key, { value, at });
+  }
+
+  #forget(userId: UserId): void {
+    // Only listened users can have entries, or reads in flight that may keep some.
+    if (this.#listened.has(userId)) this.#changedAt.set(userId, ++this.#generation);
+    this.#entries -= (this.#relations.get(userId)?.size ?? 0) + (this.#privacy.has(userId) ? 1 : 0) + (this.#pages.get(userId)?.size ?? 0);
+    this.#relations.delete(userId);
+    this.#privacy.delete(userId);
+    this.#pages.delete(userId);
+  }
+
+  #bound(): void {
+    if (this.#entries > this.#maxEntries) this.#startOver(true);
+  }
+
+  /** Drops everything; with `unlisten`, also stops listening to everyone (a bound was passed). */
+  #startOver(unlisten: boolean): void {
+    this.#resetAt = ++this.#generation;
+    this.#relations.clear();
+    this.#privacy.clear();
+    this.#pages.clear();
+    this.#changedAt.clear();
+    this.#entries = 0;
+    if (!unlisten) return;
+    const listened = [...this.#listened];
+    this.#listened.clear();
+    if (listened.length > 0) this.#feed.unlisten(listened).catch(() => undefined);
+  }
+}

@@ -1,0 +1,200 @@
+/**
+ * The relation cache in front of the contact graph (graph/cached.ts): it behaves as the graph it wraps
+ * (the ContactGraph contract), reads each relation once, and never serves one a heard change replaced —
+ * a change by another process, one made through it, one racing a read, a feed that lost its connection.
+ */
+import { describe, expect, it } from 'vitest';
+import { CachedContactGraph } from '../../graph/cached.js';
+import { EmbeddedContactGraph } from '../../graph/embedded.js';
+import type { ContactGraph } from '../../graph/port.js';
+import { EmbeddedVisibilityFeed } from '../../hot/embedded.js';
+import type { VisibilityFeed } from '../../hot/port.js';
+import { StoreUnavailableError, type UserId } from '../../presence/index.js';
+import { contactGraphContract } from '../contract/contactGraph.contract.js';
+
+contactGraphContract('cached (over embedded)', async () => ({ graph: new CachedContactGraph(new EmbeddedContactGraph(), new EmbeddedVisibilityFeed()), dispose: async () => {} }));
+
+/** A graph with alice (EVERYONE), bob (CONTACTS, lists viewer), carol (NOBODY), the viewer (CONTACTS). */
+async function setup(options: { ttlMs?: number; maxEntries?: number; feed?: VisibilityFeed } = {}) {
+  const inner = new EmbeddedContactGraph();
+  const feed = options.feed ?? new EmbeddedVisibilityFeed();
+  const clock = { now: 1_000_000 };
+  const graph = new CachedContactGraph(inner, feed, { ttlMs: options.ttlMs, maxEntries: options.maxEntries, clock: () => clock.now });
+  for (const id of ['viewer', 'alice', 'bob', 'carol']) await inner.ensureUser(id);
+  await inner.setPrivacy('alice', 'EVERYONE');
+  await inner.addContact('bob', 'viewer');
+  await inner.setPrivacy('carol', 'NOBODY');
+  inner.queries = 0;
+  return { inner, feed, graph, clock };
+}
+
+const relation = async (graph: ContactGraph, target: UserId, viewer = 'viewer') => (await graph.audience(viewer, [target])).relations.get(target);
+/** Lets a microtask-delivered change (the embedded feed's) arrive. */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('CachedContactGraph', () => {
+  it('should read a viewer\'s relations once, then answer from memory', async () => {
+    const { inner, graph } = await setup();
+    const first = await graph.audience('viewer', ['alice', 'bob', 'carol']);
+    expect(first).toEqual({
+      viewerPrivacy: 'CONTACTS',
+      relations: new Map([
+        ['alice', { privacy: 'EVERYONE', listsViewer: false, blocksViewer: false }],
+        ['bob', { privacy: 'CONTACTS', listsViewer: true, blocksViewer: false }],
+        ['carol', { privacy: 'NOBODY', listsViewer: false, blocksViewer: false }],
+      ]),
+    });
+    expect(await graph.audience('viewer', ['carol', 'alice', 'bob', 'alice'])).toEqual(first);
+    expect(inner.queries).toBe(1);
+    expect(graph.stats).toEqual({ hits: 1, misses: 1 });
+  });
+
+  it('should read only the targets it does not hold, and keep relations per viewer', async () => {
+    const { inner, graph } = await setup();
+    await graph.audience('viewer', ['alice']);
+    const read = inner.audience.bind(inner);
+    const asked: string[][] = [];
+    inner.audience = async (viewerId, ids) => {
+      asked.push([viewerId, ...ids]);
+      return read(viewerId, ids);
+    };
+    await graph.audience('viewer', ['alice', 'bob']);
+    await graph.audience('alice', ['bob']);
+    await graph.audience('alice', ['bob']);
+    expect(asked).toEqual([
+      ['viewer', 'bob'],
+      ['alice', 'bob'],
+    ]);
+  });
+
+  it('should forget a target\'s relations when a change of theirs is heard from another process', async () => {
+    const { inner, feed, graph } = await setup();
+    expect(await relation(graph, 'bob')).toMatchObject({ listsViewer: true });
+    // Another process changes bob in the graph and announces it.
+    await inner.block('bob', 'viewer');
+    (feed as EmbeddedVisibilityFeed).publish('bob');
+    await settle();
+    expect(await relation(graph, 'bob')).toMatchObject({ listsViewer: true, blocksViewer: true });
+    expect(inner.queries).toBe(3);
+  });
+
+  it('should forget a viewer\'s own mode when their change is heard (reciprocity), but not what others said of them', async () => {
+    const { inner, feed, graph } = await setup();
+    await graph.audience('viewer', ['alice']);
+    await inner.setPrivacy('viewer', 'NOBODY');
+    (feed as EmbeddedVisibilityFeed).publish('viewer');
+    await settle();
+    inner.queries = 0;
+    expect((await graph.audience('viewer', ['alice'])).viewerPrivacy).toBe('NOBODY');
+    expect(inner.queries).toBe(1);
+  });
+
+  it('should forget at once a change made through it, before anything is published', async () => {
+    const { graph } = await setup();
+    expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'EVERYONE' });
+    await graph.setPrivacy('alice', 'NOBODY');
+    expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'NOBODY' });
+    expect(await relation(graph, 'bob')).toMatchObject({ listsViewer: true });
+    expect(await graph.removeContact('bob', 'viewer')).toBe(true);
+    expect(await relation(graph, 'bob')).toMatchObject({ listsViewer: false });
+    expect(await graph.block('carol', 'viewer')).toBe(true);
+    expect(await relation(graph, 'carol')).toMatchObject({ blocksViewer: true });
+  });
+
+  it('should answer a read that raced a heard change, but not keep it', async () => {
+    const { inner, feed, graph } = await setup();
+    const read = inner.audience.bind(inner);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    inner.audience = async (viewerId, ids) => {
+      const answer = await read(viewerId, ids);
+      await gate;
+      return answer;
+    };
+    const racing = graph.audience('viewer', ['bob']);
+    await settle();
+    // The change lands after the read, and is heard while the read is still in flight.
+    await inner.removeContact('bob', 'viewer');
+    (feed as EmbeddedVisibilityFeed).publish('bob');
+    await settle();
+    release();
+    expect((await racing).relations.get('bob')).toMatchObject({ listsViewer: true });
+    inner.audience = read;
+    expect(await relation(graph, 'bob')).toMatchObject({ listsViewer: false });
+  });
+
+  it('should drop everything when the feed may have missed changes, and read through uncached while it cannot listen', async () => {
+    let handler: (id: UserId | null) => void = () => undefined;
+    let up = true;
+    const feed: VisibilityFeed = {
+      listen: async () => {
+        if (!up) throw new StoreUnavailableError('hot');
+      },
+      unlisten: async () => undefined,
+      onChange: (h) => (handler = h),
+    };
+    const { inner, graph } = await setup({ feed });
+    await relation(graph, 'alice');
+    await relation(graph, 'alice');
+    expect(inner.queries).toBe(1);
+    up = false;
+    handler(null);
+    expect(graph.size).toBe(0);
+    await relation(graph, 'alice');
+    await relation(graph, 'alice');
+    expect(inner.queries).toBe(3);
+    expect(graph.size).toBe(0);
+    up = true;
+    await relation(graph, 'alice');
+    await relation(graph, 'alice');
+    expect(inner.queries).toBe(4);
+  });
+
+  it('should read again what it has held longer than its TTL, however quiet the feed', async () => {
+    const { inner, graph, clock } = await setup({ ttlMs: 60_000 });
+    expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'EVERYONE' });
+    // A change nobody announced (its process could not reach the hot store).
+    await inner.setPrivacy('alice', 'NOBODY');
+    clock.now += 59_999;
+    expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'EVERYONE' });
+    clock.now += 1;
+    expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'NOBODY' });
+  });
+
+  it('should start over, and stop listening to everyone it held, past its bound', async () => {
+    const unlistened: UserId[][] = [];
+    const inner = new EmbeddedVisibilityFeed();
+    const feed: VisibilityFeed = { listen: (ids) => inner.listen(ids), unlisten: async (ids) => void unlistened.push([...ids]), onChange: (h) => inner.onChange(h) };
+    const { graph } = await setup({ maxEntries: 4, feed });
+    await graph.audience('viewer', ['alice', 'bob']);
+    expect(graph.size).toBe(3);
+    await graph.audience('viewer', ['carol']);
+    expect(graph.size).toBe(4);
+    await graph.audience('alice', ['bob']);
+    expect(graph.size).toBe(0);
+    expect(unlistened.map((ids) => [...ids].sort())).toEqual([['alice', 'bob', 'carol', 'viewer']]);
+  });
+
+  it('should keep neither unregistered targets nor an unregistered viewer: they may sign in any moment', async () => {
+    const { inner, graph } = await setup();
+    expect(await graph.audience('stranger', ['nobody', 'alice'])).toEqual({ viewerPrivacy: undefined, relations: new Map([['alice', { privacy: 'EVERYONE', listsViewer: false, blocksViewer: false }]]) });
+    await inner.ensureUser('nobody');
+    await inner.ensureUser('stranger');
+    expect(await graph.audience('stranger', ['nobody', 'alice'])).toMatchObject({ viewerPrivacy: 'CONTACTS', relations: new Map([['nobody', expect.anything()], ['alice', expect.anything()]]) });
+  });
+
+  it('should keep contacts pages per owner until the owner\'s change', async () => {
+    const { inner, graph, feed } = await setup();
+    await inner.addContact('viewer', 'alice');
+    inner.queries = 0;
+    expect(await graph.contacts('viewer', 10, null)).toEqual({ ids: ['alice'], hasNextPage: false });
+    expect(await graph.contacts('viewer', 10, null)).toEqual({ ids: ['alice'], hasNextPage: false });
+    expect(inner.queries).toBe(1);
+    await inner.addContact('viewer', 'bob');
+    (feed as EmbeddedVisibilityFeed).publish('viewer');
+    await settle();
+    expect(await graph.contacts('viewer', 10, null)).toEqual({ ids: ['alice', 'bob'], hasNextPage: false });
+    expect(await graph.addContact('viewer', 'carol')).toBe(true);
+    expect(await graph.contacts('viewer', 10, null)).toEqual({ ids: ['alice', 'bob', 'carol'], hasNextPage: false });
+  });
+});
