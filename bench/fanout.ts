@@ -21,25 +21,22 @@
  * Bounded: one run per mode, S ≤ 60 s, at most 30 s of draining; everything it created is removed.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
-import { createClient } from 'graphql-ws';
 import { Redis } from 'ioredis';
 import neo4jDriver from 'neo4j-driver';
-import WebSocket from 'ws';
 import { RedisHotStore } from '../hot/redis/store.js';
 import { makeTiming } from '../presence/index.js';
 import { EmbeddedLastSeenStore } from '../prisma/embedded.js';
-import { signToken } from '../server/auth.js';
 import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { PresenceService } from '../service/presence.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
 import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
 import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
-
-/** HS256 secret of the bench servers (production mode refuses to start without one). */
-const BENCH_SECRET = 'bench-fanout-secret-0123456789abcdef012345';
+import { BENCH_JWT_SECRET, clientPlan, Inspector, perAddressFor, startWorkers, stopLoad, userOf, type ClientWorker } from './ws-load.js';
 
 type Mode = 'viewport' | 'eager' | 'peer';
 const MODES: readonly Mode[] = ['viewport', 'eager', 'peer'];
@@ -81,7 +78,9 @@ function rng(seed: number) {
 }
 
 const users = Array.from({ length: N }, (_, i) => `u${i}`);
-const watchers = Array.from({ length: W }, (_, i) => `w${i}`);
+/** The client workers sign each connection's token for userOf(i): the watchers are those users. */
+const watchers = Array.from({ length: W }, (_, i) => userOf(i));
+const SUBSCRIPTION = 'subscription ($ids: [ID!]!) { presence(viewport: $ids) { snapshot presences { userId status version } } }';
 const pick = rng(42);
 const contactsOf = watchers.map(() => {
   const set = new Set<string>();
@@ -178,11 +177,11 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
                 DEMO_SEED: 'false',
                 PRESENCE_FANOUT: mode,
                 ...DEPLOYED_ENV,
-                JWT_SECRET: BENCH_SECRET,
+                JWT_SECRET: BENCH_JWT_SECRET,
                 LOG_LEVEL: 'warn',
               },
               60_000,
-              values.profile ? { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] } : {},
+              values.profile ? { nodeFlags: ['--inspect=127.0.0.1:0'] } : {},
             ),
           ),
         );
@@ -190,7 +189,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
   // process would. peer: they are published with RedisPubSub, as a team on that stack would.
   let hot: RedisHotStore | undefined;
   let pubsub: RedisPubSub | undefined;
-  const clients: ReturnType<typeof createClient>[] = [];
+  let workers: ClientWorker[] = [];
   try {
     let commit: (userId: string, active: boolean) => Promise<number | undefined>;
     if (mode === 'peer') {
@@ -213,40 +212,45 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       for (let i = 0; i < N; i += 500) await Promise.all(users.slice(i, i + 500).map((u) => driverService.heartbeat(u, `${u}-d`, 'WEB', 'ACTIVE')));
       commit = async (userId, active) => (await driverService.heartbeat(userId, `${userId}-d`, 'WEB', active ? 'ACTIVE' : 'IDLE')).transition?.version;
     }
-    let frames = 0;
-    let presences = 0;
-    let bytes = 0;
-    let snapshots = 0;
-    let lastReceiptAt = 0;
-    /** When each (user, version) was committed, and when each copy of it arrived: matched after the run. */
-    const committedAt = new Map<string, number>();
-    const receipts: [key: string, at: number][] = [];
-    for (const [i, w] of watchers.entries()) {
-      const server = servers[i % P]!;
-      const token = await signToken(BENCH_SECRET, w);
-      const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, connectionParams: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
-      clients.push(client);
-      client.subscribe<{ presence: { snapshot: boolean; presences: { userId: string; version: number }[] } }>(
-        { query: 'subscription ($ids: [ID!]!) { presence(viewport: $ids) { snapshot presences { userId status version } } }', variables: { ids: contactsOf[i]!.slice(0, V) } },
-        {
-          next: (result) => {
-            if (result.data?.presence.snapshot) {
-              snapshots++;
-              return;
-            }
-            const now = performance.now();
-            lastReceiptAt = now;
-            frames++;
-            presences += result.data?.presence.presences.length ?? 0;
-            bytes += JSON.stringify(result).length;
-            for (const p of result.data?.presence.presences ?? []) receipts.push([`${p.userId}:${p.version}`, now]);
+    // The watchers: real graphql-transport-ws sockets from client worker processes (at least two, so
+    // parsing frames does not bound the figures), each with its viewport on its server (round-robin),
+    // recording every presence received after the snapshot with its arrival time.
+    const perAddress = perAddressFor(W, undefined);
+    let failure: string | null = null;
+    workers = startWorkers(W, Math.max(2, clientPlan(W, perAddress).workerCount), () => undefined, (message) => (failure ??= message));
+    await Promise.all(workers.map((w) => w.request({ type: 'register', url: null, from: w.from, to: w.to, concurrency: 1 }, 'registered')));
+    await Promise.all(
+      workers.map((w) =>
+        w.request(
+          {
+            type: 'connect',
+            wsUrl: servers[0]!.wsUrl,
+            wsUrls: watchers.slice(w.from, w.to).map((_, k) => servers[(w.from + k) % P]!.wsUrl),
+            from: w.from,
+            to: w.to,
+            concurrency: 100,
+            viewport: 0,
+            targets: 0,
+            perAddress,
+            viewports: contactsOf.slice(w.from, w.to).map((c) => c.slice(0, V)),
+            query: SUBSCRIPTION,
+            record: true,
+            device: false,
           },
-          error: () => undefined,
-          complete: () => undefined,
-        },
-      );
+          'connected',
+        ),
+      ),
+    );
+    if (failure) throw new Error(failure);
+    const framesSoFar = async () => (await Promise.all(workers.map((w) => w.request({ type: 'stats' }, 'stats')))).reduce((sum, s) => sum + s.updates, 0);
+
+    // --profile: a CPU profile of each server over the driven window and the drain only.
+    const inspectors = values.profile && mode !== 'peer' ? await Promise.all(servers.map((srv) => Inspector.connect(srv.output().match(/Debugger listening on (ws:\/\/\S+)/)![1]!))) : [];
+    for (const inspector of inspectors) {
+      await inspector.call('Profiler.enable');
+      await inspector.call('Profiler.setSamplingInterval', { interval: 500 });
+      await inspector.call('Profiler.start');
     }
-    while (snapshots < W) await new Promise((r) => setTimeout(r, 20));
     const before = await Promise.all(servers.map(scrape));
     const peakRss = before.map((b) => b.rss);
     const sampler = setInterval(() => {
@@ -257,44 +261,85 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
         ),
       );
     }, 1_000);
+    const epoch = () => performance.timeOrigin + performance.now();
+    /** When each (user, version) was committed (epoch ms, the clock the client workers stamp arrivals with). */
+    const committedAt = new Map<string, number>();
     const toggle = rng(7);
     const active = new Map(users.map((u) => [u, true]));
+    /** One writer per user, as in a deployment: a user whose change is still being committed is not picked. */
+    const inFlight = new Set<string>();
     let transitions = 0;
     let expectedPresences = 0;
     const started = Date.now();
-    const startedAt = performance.now();
+    const startedAt = epoch();
     process.stderr.write(`[${mode}] driving ${T}/s for ${S}s `);
     while (Date.now() - started < S * 1000) {
       const due = Math.floor(((Date.now() - started) / 1000) * T) - transitions;
-      await Promise.all(
-        Array.from({ length: Math.max(0, due) }, () => {
-          const u = users[Math.floor(toggle() * N)]!;
-          const next = !active.get(u);
-          active.set(u, next);
-          transitions++;
-          expectedPresences += (mode === 'eager' ? contactWatchers : viewportWatchers).get(u) ?? 0;
-          const sent = performance.now();
-          // Timed from before the commit: the figure includes the Redis round trip of the write.
-          return commit(u, next).then((version) => {
-            if (version !== undefined) committedAt.set(`${u}:${version}`, sent);
-          });
-        }),
-      );
+      const commits: Promise<void>[] = [];
+      for (let k = 0; k < due; k++) {
+        let u = users[Math.floor(toggle() * N)]!;
+        for (let tries = 0; inFlight.has(u) && tries < 20; tries++) u = users[Math.floor(toggle() * N)]!;
+        if (inFlight.has(u)) break;
+        inFlight.add(u);
+        const next = !active.get(u);
+        active.set(u, next);
+        transitions++;
+        expectedPresences += (mode === 'eager' ? contactWatchers : viewportWatchers).get(u) ?? 0;
+        const sent = epoch();
+        // Timed from before the commit: the figure includes the Redis round trip of the write.
+        commits.push(
+          commit(u, next)
+            .then((version) => {
+              if (version !== undefined) committedAt.set(`${u}:${version}`, sent);
+            })
+            .finally(() => inFlight.delete(u)),
+        );
+      }
+      await Promise.all(commits);
       if (transitions % T < due) process.stderr.write('.');
       await new Promise((r) => setTimeout(r, 10));
     }
-    // Let in-flight frames land (a benchmark may wait; tests may not): at least QUIET_MS, and until
-    // nothing arrived for QUIET_MS — a design that queues keeps delivering after the driver stopped.
-    const drivenAt = performance.now();
-    do await new Promise((r) => setTimeout(r, 100));
-    while ((performance.now() - drivenAt < QUIET_MS || performance.now() - lastReceiptAt < QUIET_MS) && performance.now() - drivenAt < MAX_DRAIN_MS);
+    // Let in-flight frames land (a benchmark may wait; tests may not): at least QUIET_MS, and until no
+    // frame arrived for QUIET_MS — a design that queues keeps delivering after the driver stopped.
+    const drivenAt = epoch();
+    let seen = await framesSoFar();
+    let quietSince = epoch();
+    while (epoch() - drivenAt < MAX_DRAIN_MS) {
+      await new Promise((r) => setTimeout(r, 200));
+      const now = await framesSoFar();
+      if (now !== seen) {
+        seen = now;
+        quietSince = epoch();
+      }
+      if (epoch() - drivenAt >= QUIET_MS && epoch() - quietSince >= QUIET_MS) break;
+    }
     clearInterval(sampler);
     process.stderr.write(' done\n');
+    for (const [i, inspector] of inspectors.entries()) {
+      const { profile } = await inspector.call<{ profile: unknown }>('Profiler.stop');
+      mkdirSync(values.profile!, { recursive: true });
+      writeFileSync(join(values.profile!, `fanout-${mode}-${T}-p${i}.cpuprofile`), JSON.stringify(profile));
+      inspector.close();
+    }
     const after = await Promise.all(servers.map(scrape));
     after.forEach((a, i) => (peakRss[i] = Math.max(peakRss[i]!, a.rss)));
+    const receipts = await Promise.all(workers.map((w) => w.request({ type: 'receipts' }, 'receipts')));
+    const latencies: number[] = [];
+    let lastArrival = drivenAt;
+    for (const r of receipts) {
+      r.keys.forEach((key, i) => {
+        const at = r.at[i]!;
+        lastArrival = Math.max(lastArrival, at);
+        const sent = committedAt.get(key);
+        if (sent !== undefined) latencies.push(at - sent);
+      });
+    }
+    const frames = receipts.reduce((sum, r) => sum + r.frames, 0);
+    const presences = receipts.reduce((sum, r) => sum + r.presences, 0);
+    const bytes = receipts.reduce((sum, r) => sum + r.bytes, 0);
     const perProcess = (key: 'feed' | 'cpu') => after.reduce((sum, a, i) => sum + (a[key] - before[i]![key]), 0) / P;
     const meanMb = (bytesPerProcess: number[]) => round(bytesPerProcess.reduce((sum, b) => sum + b, 0) / P / 2 ** 20, 1);
-    const lat = summary(receipts.flatMap(([key, at]) => (committedAt.has(key) ? [at - committedAt.get(key)!] : [])));
+    const lat = summary(latencies);
     return {
       mode,
       transitions,
@@ -304,14 +349,14 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       expectedPresences,
       bytes,
       framesPerSecond: round(frames / S, 1),
-      deliveriesPerSecond: round(presences / Math.max(S, (Math.max(lastReceiptAt, drivenAt) - startedAt) / 1000), 1),
-      drainMs: Math.max(0, Math.round(lastReceiptAt - drivenAt)),
+      deliveriesPerSecond: round(presences / Math.max(S, (lastArrival - startedAt) / 1000), 1),
+      drainMs: Math.max(0, Math.round(lastArrival - drivenAt)),
       redisMessagesPerProcess: round(perProcess('feed'), 1),
       cpuSecondsPerProcess: round(perProcess('cpu'), 2),
       rssMbPerProcess: { before: meanMb(before.map((b) => b.rss)), peak: meanMb(peakRss), after: meanMb(after.map((a) => a.rss)) },
     };
   } finally {
-    for (const c of clients) await c.dispose();
+    await stopLoad(workers, undefined, () => undefined);
     await Promise.all(servers.map((s) => s.stop()));
     await hot?.purge();
     await hot?.close();

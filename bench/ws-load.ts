@@ -186,7 +186,27 @@ export function explain(error: unknown, where: { address: string; index: number 
 /** `register` with a url registers the users over HTTP (their first authenticated request); with null it only signs their tokens (the socket's connection_init registers them). */
 export type ToWorker =
   | { type: 'register'; url: string | null; from: number; to: number; concurrency: number }
-  | { type: 'connect'; wsUrl: string; from: number; to: number; concurrency: number; viewport: number; targets: number; perAddress: number }
+  | {
+      type: 'connect';
+      wsUrl: string;
+      from: number;
+      to: number;
+      concurrency: number;
+      viewport: number;
+      targets: number;
+      perAddress: number;
+      /** Explicit viewports, one per connection from `from` (instead of `viewport` ids of `targets`). */
+      viewports?: string[][];
+      /** A server per connection from `from` (instead of `wsUrl` for all). */
+      wsUrls?: string[];
+      /** The subscription document (default SUBSCRIPTION); it must select presences { userId version }. */
+      query?: string;
+      /** Record every presence received after the snapshot: user, version, arrival (epoch ms). */
+      record?: boolean;
+      /** Whether each connection is a device session (connectionParams.deviceId); default true. */
+      device?: boolean;
+    }
+  | { type: 'receipts' }
   | { type: 'stats' }
   | { type: 'closing' }
   | { type: 'reset' }
@@ -198,6 +218,7 @@ export type FromWorker =
   | { type: 'connected'; latencies: number[] }
   | { type: 'stats'; rss: number; heapUsed: number; cpuSeconds: number; openFiles: number | null; live: number; dropped: number; updates: number; ended: number }
   | { type: 'reset' }
+  | { type: 'receipts'; keys: string[]; at: Float64Array; frames: number; presences: number; bytes: number }
   | { type: 'failed'; message: string };
 
 async function worker(): Promise<void> {
@@ -219,6 +240,14 @@ async function worker(): Promise<void> {
   let updates = 0;
   let ended = 0;
   let failed = false;
+  // Receipts (with `record`): `${userId}:${version}` and when it arrived, on the epoch clock every process shares.
+  let recording = false;
+  const receiptKeys: string[] = [];
+  let receiptAt = new Float64Array(1 << 16);
+  let frames = 0;
+  let presences = 0;
+  let bytes = 0;
+  const epochNow = () => performance.timeOrigin + performance.now();
 
   const fail = (message: string) => {
     if (failed) return;
@@ -226,9 +255,9 @@ async function worker(): Promise<void> {
     send({ type: 'failed', message });
   };
 
-  function open(i: number, wsUrl: string, viewport: number, targets: number, perAddress: number): Promise<number> {
+  function open(i: number, wsUrl: string, viewport: number, targets: number, perAddress: number, explicit?: string[], query = SUBSCRIPTION, device = true): Promise<number> {
     const address = sourceAddress(i, perAddress);
-    const ids = viewport > 0 ? viewportOf(i, viewport, targets) : [];
+    const ids = explicit ?? (viewport > 0 ? viewportOf(i, viewport, targets) : []);
     const token = tokens[i - tokenBase]!;
     return new Promise<number>((resolve, reject) => {
       const t0 = performance.now();
@@ -250,21 +279,39 @@ async function worker(): Promise<void> {
       };
       ws.on('open', () => {
         state = 'init';
-        ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}`, deviceId: deviceOf(i), platform: 'WEB' } }));
+        const params = device ? { authorization: `Bearer ${token}`, deviceId: deviceOf(i), platform: 'WEB' } : { authorization: `Bearer ${token}` };
+        ws.send(JSON.stringify({ type: 'connection_init', payload: params }));
       });
       ws.on('message', (data) => {
         const msg = JSON.parse(String(data)) as { type: string; id?: string; payload?: unknown };
         if (msg.type === 'ping') return ws.send('{"type":"pong"}');
         if (msg.type === 'pong') return;
         if (state === 'live') {
-          if (msg.type === 'next') updates++;
-          else if (msg.type === 'error' || msg.type === 'complete') ended++;
+          if (msg.type === 'next') {
+            updates++;
+            if (recording) {
+              const arrived = epochNow();
+              const batch = (msg.payload as { data?: { presence?: { presences: { userId: string; version: number }[] } } }).data?.presence;
+              frames++;
+              bytes += (data as Buffer).length;
+              for (const p of batch?.presences ?? []) {
+                if (receiptKeys.length === receiptAt.length) {
+                  const grown = new Float64Array(receiptAt.length * 2);
+                  grown.set(receiptAt);
+                  receiptAt = grown;
+                }
+                receiptAt[receiptKeys.length] = arrived;
+                receiptKeys.push(`${p.userId}:${p.version}`);
+                presences++;
+              }
+            }
+          } else if (msg.type === 'error' || msg.type === 'complete') ended++;
           return;
         }
         if (msg.type === 'connection_ack' && state === 'init') {
           if (ids.length === 0) return established();
           state = 'subscribed';
-          return ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: SUBSCRIPTION, variables: { ids } } }));
+          return ws.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query, variables: { ids } } }));
         }
         if (msg.type === 'next' && state === 'subscribed') {
           const payload = msg.payload as { data?: { presence?: { snapshot: boolean; presences: unknown[] } }; errors?: { message: string; extensions?: { code?: string } }[] };
@@ -316,7 +363,7 @@ async function worker(): Promise<void> {
               Array.from({ length: Math.min(msg.concurrency, msg.to - msg.from) }, async () => {
                 while (next < msg.to && !failed) {
                   const i = next++;
-                  latencies.push(await open(i, msg.wsUrl, msg.viewport, msg.targets, msg.perAddress));
+                  latencies.push(await open(i, msg.wsUrls?.[i - msg.from] ?? msg.wsUrl, msg.viewport, msg.targets, msg.perAddress, msg.viewports?.[i - msg.from], msg.query, msg.device));
                   pending++;
                   if (pending >= 100 || performance.now() - lastReport > 200) {
                     send({ type: 'progress', done: pending });
@@ -328,6 +375,7 @@ async function worker(): Promise<void> {
             );
             if (pending > 0) send({ type: 'progress', done: pending });
             tokens = [];
+            recording = msg.record === true;
             send({ type: 'connected', latencies });
             return;
           }
@@ -335,6 +383,13 @@ async function worker(): Promise<void> {
             const mem = process.memoryUsage();
             const cpu = process.cpuUsage();
             send({ type: 'stats', rss: mem.rss, heapUsed: mem.heapUsed, cpuSeconds: (cpu.user + cpu.system) / 1e6, openFiles: openFiles('self'), live, dropped, updates, ended });
+            return;
+          }
+          case 'receipts': {
+            const at = receiptAt.slice(0, receiptKeys.length);
+            send({ type: 'receipts', keys: receiptKeys.splice(0), at, frames, presences, bytes });
+            receiptAt = new Float64Array(1 << 16);
+            frames = presences = bytes = 0;
             return;
           }
           case 'closing':
@@ -371,6 +426,8 @@ export class ClientWorker {
     onFailure: (message: string) => void,
   ) {
     this.child = fork(SELF, [], {
+      // Structured clone: receipts travel as typed arrays, not JSON.
+      serialization: 'advanced',
       cwd: ROOT,
       execArgv: ['--import', 'tsx'],
       env: { ...process.env, [WORKER_ENV]: '1' },
@@ -496,11 +553,16 @@ export function startWorkers(N: number, workerCount: number, onProgress: (n: num
 /** Opens the workers' sockets (each worker its share of `concurrency` handshakes in flight); their handshake latencies. */
 export function connectAll(
   workers: readonly ClientWorker[],
-  options: { wsUrl: string; concurrency: number; viewport: number; targets: number; perAddress: number },
+  options: { wsUrl: string; concurrency: number; viewport: number; targets: number; perAddress: number; viewports?: string[][]; query?: string; record?: boolean },
 ): Promise<Extract<FromWorker, { type: 'connected' }>[]> {
-  const { wsUrl, concurrency, viewport, targets, perAddress } = options;
+  const { wsUrl, concurrency, viewport, targets, perAddress, viewports, query, record } = options;
   return Promise.all(
-    workers.map((w) => w.request({ type: 'connect', wsUrl, from: w.from, to: w.to, concurrency: Math.ceil(concurrency / workers.length), viewport, targets, perAddress }, 'connected')),
+    workers.map((w) =>
+      w.request(
+        { type: 'connect', wsUrl, from: w.from, to: w.to, concurrency: Math.ceil(concurrency / workers.length), viewport, targets, perAddress, viewports: viewports?.slice(w.from, w.to), query, record },
+        'connected',
+      ),
+    ),
   );
 }
 

@@ -19,8 +19,10 @@ export interface Visibility {
   readonly lastSeen: boolean;
 }
 
-export const SEE_ALL: Visibility = { status: true, lastSeen: true };
-export const SEE_NOTHING: Visibility = { status: false, lastSeen: false };
+export const SEE_ALL: Visibility = Object.freeze({ status: true, lastSeen: true });
+/** The status, not the last-seen (reciprocity: the viewer shows nobody theirs). */
+export const SEE_STATUS: Visibility = Object.freeze({ status: true, lastSeen: false });
+export const SEE_NOTHING: Visibility = Object.freeze({ status: false, lastSeen: false });
 
 /**
  * @param viewerPrivacy the viewer's own mode, or undefined when it cannot be read (then no last-seen).
@@ -37,5 +39,6 @@ export function decideVisibility(
   if (relation.privacy === 'NOBODY') return SEE_NOTHING;
   if (relation.privacy === 'CONTACTS' && !relation.listsViewer) return SEE_NOTHING;
   // Reciprocity: a viewer who shows nobody their last-seen sees no one else's (status dots still show).
-  return { status: true, lastSeen: viewerPrivacy !== undefined && viewerPrivacy !== 'NOBODY' };
+  // One of three shared constants: this runs for every viewer of every change.
+  return viewerPrivacy !== undefined && viewerPrivacy !== 'NOBODY' ? SEE_ALL : SEE_STATUS;
 }

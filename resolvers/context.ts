@@ -11,6 +11,7 @@ import type { Config } from '../server/config.js';
 import type { Identity } from '../server/auth.js';
 import type { Metrics } from '../server/metrics.js';
 import type { PresenceService } from '../service/presence.js';
+import type { ViewportHub } from '../subscriptions/hub.js';
 import type { InterestIndex } from '../subscriptions/interest.js';
 import type { PresenceRelay } from '../subscriptions/relay.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -25,6 +26,8 @@ export interface App {
   readonly interest: InterestIndex;
   /** What subscriptions read: process-wide record and relation caches, batched per tick. */
   readonly relay: PresenceRelay;
+  /** Every viewport subscription of this process. */
+  readonly hub: ViewportHub;
   readonly metrics: Metrics;
   readonly log: Logger;
   /** Registers a signed-in user in the graph once per process (cached). */
@@ -39,6 +42,20 @@ export interface RequestContext {
   readonly viewer: Identity | null;
   /** Per-request loaders for the signed-in viewer. */
   readonly loaders: Loaders;
+  /**
+   * The graphql-ws operation this context was made for, if any: subscriptions may write their `next`
+   * frames to its socket themselves (subscriptions/frames.ts).
+   */
+  ws?: WsOperation;
+}
+
+export interface WsOperation {
+  readonly id: string;
+  /**
+   * Writes one message. Returns a promise when the socket is buffering (a slow consumer): it resolves
+   * once the message has gone out (or the socket is gone), and nothing more should be written before.
+   */
+  send(message: string): Promise<void> | void;
 }
 
 export function createContext(app: App, viewer: Identity | null): RequestContext {

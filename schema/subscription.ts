@@ -1,5 +1,5 @@
 import { subscribePresence } from '../resolvers/subscription.js';
-import type { PresenceBatch } from '../subscriptions/viewport.js';
+import type { PresenceBatch } from '../subscriptions/hub.js';
 import { builder } from './builder.js';
 import { PresenceRef } from './presence.js';
 
@@ -17,7 +17,7 @@ builder.subscriptionField('presence', (t) =>
     description:
       'Watch the users on screen (1–200 ids, duplicates folded): a snapshot, then coalesced changes. Change the viewport by starting a new subscription and completing the old one.',
     args: { viewport: t.arg.idList({ required: true }) },
-    subscribe: (_root, args, ctx) => subscribePresence(ctx, args.viewport),
+    subscribe: (_root, args, ctx, info) => subscribePresence(ctx, args.viewport, info),
     resolve: (batch) => batch,
   }),
 );

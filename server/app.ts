@@ -22,6 +22,7 @@ import { createMetrics } from './metrics.js';
 import type { Stores } from './stores.js';
 import { attachGateway, type Gateway } from './ws.js';
 import { CachedContactGraph } from '../graph/cached.js';
+import { ViewportHub } from '../subscriptions/hub.js';
 import { createPresenceYoga, type PresenceYoga } from './yoga.js';
 
 export interface PresenceServer {
@@ -57,6 +58,21 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
 
   const relay = new PresenceRelay({ records: (ids) => service.records(ids), graph: stores.graph, clock });
   const interest = new InterestIndex(stores.hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
+  // Label children bound once: a busy hub counts tens of thousands of batches a second.
+  const sent = {
+    frames: { batches: metrics.batches.labels({ path: 'frames' }), presences: metrics.presencesSent.labels({ path: 'frames' }) },
+    execute: { batches: metrics.batches.labels({ path: 'execute' }), presences: metrics.presencesSent.labels({ path: 'execute' }) },
+  };
+  const hub = new ViewportHub({
+    interest,
+    relay,
+    coalesceMs: config.coalesceMs,
+    onBatch: (batch, path) => {
+      sent[path].batches.inc();
+      sent[path].presences.inc(batch.presences.length);
+    },
+    onCount: (delta) => metrics.subscriptions.inc(delta),
+  });
 
   metrics.track({
     feedReceived: () => stores.hot.feed.received,
@@ -73,6 +89,7 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
     lastSeen: stores.lastSeen,
     interest,
     relay,
+    hub,
     metrics,
     log,
     async registerUser(userId) {

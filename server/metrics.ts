@@ -9,8 +9,8 @@ export interface Metrics {
   readonly heartbeatSeconds: Histogram<'path'>;
   readonly sockets: Gauge;
   readonly subscriptions: Gauge;
-  readonly batches: Counter;
-  readonly presencesSent: Counter;
+  readonly batches: Counter<'path'>;
+  readonly presencesSent: Counter<'path'>;
   readonly storeFailures: Counter<'store'>;
   /** Reports the feed's and the relay's counters at scrape time. */
   track(sources: {
@@ -38,8 +38,13 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     }),
     sockets: new Gauge({ name: 'presence_ws_sockets', help: 'Open graphql-ws sockets', registers: [registry] }),
     subscriptions: new Gauge({ name: 'presence_viewport_subscriptions', help: 'Open viewport subscriptions', registers: [registry] }),
-    batches: new Counter({ name: 'presence_batches_sent_total', help: 'PresenceBatch events sent (snapshots included)', registers: [registry] }),
-    presencesSent: new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches', registers: [registry] }),
+    batches: new Counter({
+      name: 'presence_batches_sent_total',
+      help: 'PresenceBatch events sent (snapshots included), by path: frames written by the hub, or executed by graphql-js',
+      labelNames: ['path'],
+      registers: [registry],
+    }),
+    presencesSent: new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches, by path', labelNames: ['path'], registers: [registry] }),
     storeFailures: new Counter({ name: 'presence_store_failures_total', help: 'Reads answered UNKNOWN because a store was down', labelNames: ['store'], registers: [registry] }),
     track(sources) {
       new Counter({

@@ -12,7 +12,7 @@ import type { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { PLATFORMS, StoreUnavailableError, type Platform } from '../presence/index.js';
-import type { App } from '../resolvers/context.js';
+import type { App, RequestContext, WsOperation } from '../resolvers/context.js';
 import { DeviceOwnedError } from '../service/presence.js';
 import { AuthError, type Identity, type Verifier } from './auth.js';
 import { CloseCode, fail, ErrorCode } from './errors.js';
@@ -33,6 +33,12 @@ export interface Gateway {
   /** Closes every socket with 1001 and stops accepting new ones. */
   close(): Promise<void>;
 }
+
+/**
+ * Bytes a socket may hold unsent before a subscription writing frames to it waits for its writes: a slow
+ * consumer then gets the latest state per user once it catches up, never a growing queue.
+ */
+const SEND_HIGH_WATER_BYTES = 64 * 1024;
 
 /** setTimeout's ceiling (~24.8 days); longer token lifetimes are re-armed. */
 const MAX_TIMER = 2 ** 31 - 1;
@@ -123,7 +129,16 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
         if (live > config.limits.operationsPerSocket) {
           return [fail(ErrorCode.RATE_LIMITED, `at most ${config.limits.operationsPerSocket} operations per socket; complete one first`, { limit: config.limits.operationsPerSocket })];
         }
-        return buildArgs(ctx.extra.request, session.identity, payload);
+        const socket = ctx.extra.socket;
+        return buildArgs(ctx.extra.request, session.identity, payload, {
+          id: _id,
+          send: (message) => {
+            if (socket.readyState !== socket.OPEN) return;
+            // Taken at once while the socket keeps up; past the high-water mark, wait for the write.
+            if (socket.bufferedAmount < SEND_HIGH_WATER_BYTES) return void socket.send(message);
+            return new Promise<void>((resolve) => socket.send(message, () => resolve()));
+          },
+        });
       },
       execute: (args) => (args.rootValue as Enveloped).execute(args),
       subscribe: (args) => (args.rootValue as Enveloped).subscribe(args),
@@ -155,7 +170,7 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
 
   type Enveloped = ReturnType<PresenceYoga['getEnveloped']>;
 
-  async function buildArgs(request: unknown, identity: Identity, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }) {
+  async function buildArgs(request: unknown, identity: Identity, payload: { query: string; operationName?: string | null; variables?: Record<string, unknown> | null }, operation: WsOperation) {
     const enveloped = yoga.getEnveloped({ identity, request, params: payload } as never);
     let document;
     try {
@@ -165,12 +180,14 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
     }
     const errors = enveloped.validate(enveloped.schema, document);
     if (errors.length > 0) return errors;
+    const contextValue = (await enveloped.contextFactory()) as RequestContext;
+    contextValue.ws = operation;
     return {
       schema: enveloped.schema,
       operationName: payload.operationName,
       document,
       variableValues: payload.variables,
-      contextValue: await enveloped.contextFactory(),
+      contextValue,
       rootValue: enveloped,
     };
   }

@@ -25,6 +25,7 @@ import {
   type PrivacyMode,
   type Relation,
   type UserId,
+  type Visibility,
 } from '../presence/index.js';
 
 export const RELATION_TTL_MS = 30_000;
@@ -43,9 +44,24 @@ export interface RelayDeps {
   readonly clock: () => number;
 }
 
+/**
+ * A held record with the views made of it, one per visibility (nothing, status, status and last-seen):
+ * every viewer shown the same thing gets the same object, so serialized text can be shared by identity
+ * (subscriptions/frames.ts) and an unchanged view is recognised by reference.
+ */
+class Held {
+  readonly #views: (PresenceView | undefined)[] = [];
+  constructor(readonly record: PresenceRecord) {}
+
+  view(visibility: Visibility): PresenceView {
+    const kind = !visibility.status ? 0 : visibility.lastSeen ? 2 : 1;
+    return (this.#views[kind] ??= viewPresence(this.record.userId, this.record, visibility));
+  }
+}
+
 export class PresenceRelay {
   readonly #deps: RelayDeps;
-  readonly #records = new Map<UserId, PresenceRecord>();
+  readonly #records = new Map<UserId, Held>();
   /** viewer → what the graph said about the targets this viewer watches. */
   readonly #audiences = new Map<UserId, CachedAudience>();
   /** Open subscriptions per viewer in this process. */
@@ -82,8 +98,8 @@ export class PresenceRelay {
     if (event.type === 'transition') {
       const { transition } = event;
       const held = this.#records.get(userId);
-      if (!held || held.version < transition.version) {
-        this.#records.set(userId, { userId, published: transition.published, version: transition.version });
+      if (!held || held.record.version < transition.version) {
+        this.#records.set(userId, new Held({ userId, published: transition.published, version: transition.version }));
       }
       return;
     }
@@ -126,25 +142,42 @@ export class PresenceRelay {
     return ids.map((id, i) => {
       const relation = audience?.relations.get(id);
       const visibility = decideVisibility(viewerId, id, audience?.viewerPrivacy, relation ?? undefined);
-      return viewPresence(id, records[i] ?? null, visibility);
+      const held = records[i];
+      return held ? held.view(visibility) : viewPresence(id, null, visibility);
     });
   }
 
-  async #recordsOf(ids: readonly UserId[]): Promise<(PresenceRecord | null)[]> {
+  /**
+   * The same as `read`, answered from what is held without waiting — or null when anything (a record, a
+   * relation, a relation past its TTL) must be read first.
+   */
+  viewsNow(viewerId: UserId, ids: readonly UserId[]): PresenceView[] | null {
+    const audience = this.#audiences.get(viewerId);
+    if (!audience || this.#deps.clock() - audience.at > RELATION_TTL_MS) return null;
+    const out: PresenceView[] = [];
+    for (const id of ids) {
+      const held = this.#records.get(id);
+      if (!held || (id !== viewerId && !audience.relations.has(id))) return null;
+      out.push(held.view(decideVisibility(viewerId, id, audience.viewerPrivacy, audience.relations.get(id) ?? undefined)));
+    }
+    return out;
+  }
+
+  async #recordsOf(ids: readonly UserId[]): Promise<(Held | null)[]> {
     const out = ids.map((id) => this.#records.get(id) ?? null);
     const missing = ids.filter((_, i) => out[i] === null);
     if (missing.length === 0) return out;
     const generation = this.#generation;
     const loaded = await this.#recordLoader.loadMany(missing);
-    const fresh = new Map<UserId, PresenceRecord>();
+    const fresh = new Map<UserId, Held>();
     loaded.forEach((record, k) => {
-      if (record && !(record instanceof Error)) fresh.set(missing[k]!, record);
+      if (record && !(record instanceof Error)) fresh.set(missing[k]!, new Held(record));
     });
     if (generation === this.#generation) {
-      for (const [id, record] of fresh) {
+      for (const [id, read] of fresh) {
         const held = this.#records.get(id);
         // An event may have brought a newer version while the read was in flight.
-        if (!held || held.version < record.version) this.#records.set(id, record);
+        if (!held || held.record.version < read.record.version) this.#records.set(id, read);
       }
     }
     return ids.map((id) => newer(this.#records.get(id), fresh.get(id)));
@@ -180,8 +213,8 @@ export class PresenceRelay {
   }
 }
 
-function newer(a: PresenceRecord | undefined, b: PresenceRecord | undefined): PresenceRecord | null {
+function newer(a: Held | undefined, b: Held | undefined): Held | null {
   if (!a) return b ?? null;
   if (!b) return a;
-  return a.version >= b.version ? a : b;
+  return a.record.version >= b.record.version ? a : b;
 }

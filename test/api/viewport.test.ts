@@ -171,6 +171,47 @@ describe('the viewport subscription', () => {
     expect(t.stores.hot.feed.received - received).toBe(1);
   });
 
+  it('should write graphql-ws frames itself and execute SSE events with graphql-js, the same data either way', async () => {
+    await beat('alice', 'a1');
+    const counted = async () => {
+      const text = await (await fetch(`${t.url}/metrics`)).text();
+      const value = (name: string, path: string) => Number(text.match(new RegExp(`^${name}\\{path="${path}"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+      return { frames: value('presence_batches_sent_total', 'frames'), execute: value('presence_batches_sent_total', 'execute') };
+    };
+    const before = await counted();
+    const { feed } = await watch('bob', ['alice', 'carol']);
+    const controller = new AbortController();
+    const res = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${tokens.bob}` },
+      body: JSON.stringify({ query: SUB, variables: { ids: ['alice', 'carol'] } }),
+      signal: controller.signal,
+    });
+    const reader = res.body!.getReader();
+    const events: Batch[] = [];
+    let text = '';
+    const pull = async (count: number) => {
+      while (events.length < count) {
+        text += new TextDecoder().decode((await reader.read()).value);
+        const blocks = text.split('\n\n');
+        text = blocks.pop()!;
+        for (const block of blocks) {
+          const data = block.split('\n').find((l) => l.startsWith('data: '));
+          if (data) events.push((JSON.parse(data.slice(6)) as { data: Batch }).data);
+        }
+      }
+    };
+    await pull(1);
+    await beat('alice', 'a1', 'IDLE');
+    await feed.next(() => statuses(feed, 'alice').includes('IDLE'), 'alice IDLE over graphql-ws');
+    await pull(2);
+    controller.abort();
+    expect(events).toEqual(feed.events.slice(0, 2));
+    const after = await counted();
+    expect(after.frames - before.frames).toBe(2);
+    expect(after.execute - before.execute).toBe(2);
+  });
+
   it('should serve the same subscription over SSE', async () => {
     await beat('alice', 'a1');
     const controller = new AbortController();

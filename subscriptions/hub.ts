@@ -1,0 +1,251 @@
+/**
+ * Every `presence(viewport:)` subscription of this process, driven by one engine: first a snapshot of
+ * the whole viewport as its viewer may see it, then only changes of users in the viewport, coalesced —
+ * a change after a quiet spell goes out at once, changes within `coalesceMs` of the last batch go out
+ * together at the end of that window.
+ *
+ * A change walks one line: feed → interest index → each watching subscription marks the user dirty →
+ * the hub's scheduler flushes every subscription due in the same turn of the event loop (one pass, no
+ * timer or promise per subscription while nothing is due) → views from the relay (held records and
+ * relations, shared view objects) → the subscription's sink. Two sinks: frames written straight to a
+ * graphql-ws socket, serialized once per view and selection (frames.ts); or batches handed to
+ * graphql-js execution through an async iterator (SSE, and selections frames.ts does not compile).
+ *
+ * Order of events: the watcher is registered before the snapshot is read, so a change that races the
+ * snapshot is re-read after it (and dropped if the viewer sees no difference). The viewer is watched too:
+ * their own visibility change (reciprocity) re-reads the whole viewport.
+ *
+ * Backpressure: a change only marks its user dirty. While a sink has not taken the last batch (not yet
+ * written to the socket, not yet pulled), nothing more is sent: further changes fold into the dirty set
+ * (at most one entry per viewport user), and the consumer gets the latest state of each when it is ready.
+ */
+import { Repeater } from 'graphql-yoga';
+import { sameView, type PresenceView, type UserId } from '../presence/index.js';
+import type { FeedEvent } from '../hot/port.js';
+import type { InterestIndex, Watcher } from './interest.js';
+import type { PresenceRelay } from './relay.js';
+
+export interface PresenceBatch {
+  readonly snapshot: boolean;
+  readonly presences: readonly PresenceView[];
+}
+
+/** Where one subscription's batches go. */
+export interface ViewportSink {
+  /** `frames`: serialized and written by the hub's caller; `execute`: executed by graphql-js (metrics). */
+  readonly path: 'frames' | 'execute';
+  /** Takes a batch; when it returns a promise, the next batch waits for it (the consumer is not ready). */
+  deliver(batch: PresenceBatch): Promise<void> | void;
+  /** The subscription cannot go on (a bug, not a store outage: those read UNKNOWN). */
+  fail(error: unknown): void;
+}
+
+export interface HubOptions {
+  readonly interest: InterestIndex;
+  readonly relay: PresenceRelay;
+  /** Changes arriving within this window after a batch go out together at its end. */
+  readonly coalesceMs: number;
+  /** Sees every batch sent (metrics). */
+  readonly onBatch?: (batch: PresenceBatch, path: ViewportSink['path']) => void;
+  /** A subscription opened (+1) or closed (-1) (metrics). */
+  readonly onCount?: (delta: 1 | -1) => void;
+}
+
+/** Coalescing windows end on this grid (ms): subscriptions due together share one timer. */
+const TICK_MS = 2;
+
+class Subscription implements Watcher {
+  readonly inViewport: ReadonlySet<UserId>;
+  readonly watched: readonly UserId[];
+  readonly sent = new Map<UserId, PresenceView>();
+  readonly dirty = new Set<UserId>();
+  lastSentAt = Number.NEGATIVE_INFINITY;
+  /** The snapshot has been read; changes may go out. */
+  live = false;
+  /** A batch is being read or is with the sink. */
+  busy = false;
+  /** In the scheduler's queue. */
+  scheduled = false;
+  closed = false;
+
+  constructor(
+    readonly hub: ViewportHub,
+    readonly viewerId: UserId,
+    readonly ids: readonly UserId[],
+    readonly sink: ViewportSink,
+  ) {
+    this.inViewport = new Set(ids);
+    this.watched = this.inViewport.has(viewerId) ? ids : [...ids, viewerId];
+  }
+
+  notify(userId: UserId, event: FeedEvent): void {
+    if (this.inViewport.has(userId)) this.dirty.add(userId);
+    // The viewer's own privacy changed (e.g. to NOBODY: no last-seen of anyone): re-read everything.
+    if (userId === this.viewerId && event.type === 'visibility') for (const id of this.ids) this.dirty.add(id);
+    if (this.dirty.size > 0) this.hub.schedule(this);
+  }
+}
+
+/** An open subscription: close it when its consumer goes away. */
+export interface ViewportHandle {
+  close(): Promise<void>;
+}
+
+export class ViewportHub {
+  readonly #options: HubOptions;
+  /** Due now: flushed together once the current turn's I/O has been handled. */
+  #now: Subscription[] = [];
+  #nowQueued = false;
+  /** Due later, by the end of their window on the TICK_MS grid. */
+  readonly #later = new Map<number, Subscription[]>();
+  #open = 0;
+
+  constructor(options: HubOptions) {
+    this.#options = options;
+  }
+
+  /** Open subscriptions. */
+  get size(): number {
+    return this.#open;
+  }
+
+  /**
+   * Watches `ids` for `viewerId` and sends to `sink`: the snapshot as soon as it is read, then changes.
+   * Resolves once the watcher is registered (the snapshot follows without waiting for it).
+   */
+  async open(viewerId: UserId, ids: readonly UserId[], sink: ViewportSink): Promise<ViewportHandle> {
+    const sub = new Subscription(this, viewerId, ids, sink);
+    const { interest, relay } = this.#options;
+    await interest.watch(sub, sub.watched);
+    relay.open(viewerId);
+    this.#open++;
+    this.#options.onCount?.(1);
+    this.#snapshot(sub);
+    return {
+      close: async () => {
+        if (sub.closed) return;
+        sub.closed = true;
+        this.#open--;
+        this.#options.onCount?.(-1);
+        relay.close(viewerId);
+        await interest.unwatch(sub, sub.watched);
+      },
+    };
+  }
+
+  /** The same subscription as an async iterator of batches, for graphql-js execution (pulling is taking). */
+  stream(viewerId: UserId, ids: readonly UserId[]): AsyncIterableIterator<PresenceBatch> {
+    return new Repeater<PresenceBatch>(async (push, stop) => {
+      const handle = await this.open(viewerId, ids, { path: 'execute', deliver: async (batch) => void (await push(batch)), fail: (error) => stop(error) });
+      await stop;
+      await handle.close();
+    });
+  }
+
+  /** Queues `sub` to be flushed when its window allows. */
+  schedule(sub: Subscription): void {
+    if (sub.closed || !sub.live || sub.busy || sub.scheduled || sub.dirty.size === 0) return;
+    sub.scheduled = true;
+    const now = performance.now();
+    const due = sub.lastSentAt + this.#options.coalesceMs;
+    if (due <= now) {
+      this.#now.push(sub);
+      if (!this.#nowQueued) {
+        this.#nowQueued = true;
+        setImmediate(() => {
+          const batch = this.#now;
+          this.#now = [];
+          this.#nowQueued = false;
+          this.#flushAll(batch);
+        });
+      }
+      return;
+    }
+    const at = Math.ceil(due / TICK_MS) * TICK_MS;
+    let group = this.#later.get(at);
+    if (!group) {
+      const created: Subscription[] = [];
+      group = created;
+      this.#later.set(at, created);
+      setTimeout(() => {
+        this.#later.delete(at);
+        this.#flushAll(created);
+      }, at - now).unref();
+    }
+    group.push(sub);
+  }
+
+  #flushAll(subs: readonly Subscription[]): void {
+    for (const sub of subs) {
+      sub.scheduled = false;
+      this.#flush(sub);
+    }
+  }
+
+  #snapshot(sub: Subscription): void {
+    sub.busy = true;
+    const held = this.#options.relay.viewsNow(sub.viewerId, sub.ids);
+    if (held) this.#sendSnapshot(sub, held);
+    else this.#options.relay.read(sub.viewerId, sub.ids).then((views) => this.#sendSnapshot(sub, views), (error: unknown) => this.#failed(sub, error));
+  }
+
+  #sendSnapshot(sub: Subscription, views: PresenceView[]): void {
+    if (sub.closed) return this.#done(sub);
+    for (const view of views) sub.sent.set(view.userId, view);
+    sub.live = true;
+    this.#taken(sub, this.#deliver(sub, { snapshot: true, presences: views }));
+  }
+
+  #flush(sub: Subscription): void {
+    if (sub.closed || sub.busy || sub.dirty.size === 0) return;
+    sub.busy = true;
+    const ids = [...sub.dirty];
+    sub.dirty.clear();
+    // From what the relay holds when it can (no promise), else read with every other subscription's misses.
+    const held = this.#options.relay.viewsNow(sub.viewerId, ids);
+    if (held) this.#sendChanges(sub, held);
+    else this.#options.relay.read(sub.viewerId, ids).then((views) => this.#sendChanges(sub, views), (error: unknown) => this.#failed(sub, error));
+  }
+
+  #sendChanges(sub: Subscription, views: PresenceView[]): void {
+    const changed: PresenceView[] = [];
+    for (const view of views) {
+      const before = sub.sent.get(view.userId);
+      // The version alone does not count: only what the viewer would see differently.
+      if (before === view || (before !== undefined && sameView(before, view))) continue;
+      sub.sent.set(view.userId, view);
+      changed.push(view);
+    }
+    if (changed.length === 0 || sub.closed) return this.#done(sub);
+    this.#taken(sub, this.#deliver(sub, { snapshot: false, presences: changed }));
+  }
+
+  /** The subscription is free for its next flush once the sink has taken the batch. */
+  #taken(sub: Subscription, taking: Promise<void> | undefined): void {
+    if (!taking) return this.#done(sub);
+    taking.then(
+      () => this.#done(sub),
+      (error: unknown) => this.#failed(sub, error),
+    );
+  }
+
+  #done(sub: Subscription): void {
+    sub.busy = false;
+    this.schedule(sub);
+  }
+
+  #failed(sub: Subscription, error: unknown): void {
+    sub.sink.fail(error);
+    this.#done(sub);
+  }
+
+  #deliver(sub: Subscription, batch: PresenceBatch): Promise<void> | undefined {
+    sub.lastSentAt = performance.now();
+    this.#options.onBatch?.(batch, sub.sink.path);
+    try {
+      return sub.sink.deliver(batch) ?? undefined;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The viewport hub on its own (subscriptions/hub.ts): ordering, coalescing, what a slow consumer gets,
+ * and views shared between viewers. Embedded feed and graph; records come from the transitions heard.
+ */
+import { describe, expect, it } from 'vitest';
+import { EmbeddedContactGraph } from '../../graph/embedded.js';
+import { EmbeddedHotStore } from '../../hot/embedded.js';
+import type { PresenceRecord, Transition, UserId } from '../../presence/index.js';
+import { ViewportHub, type PresenceBatch } from '../../subscriptions/hub.js';
+import { InterestIndex } from '../../subscriptions/interest.js';
+import { PresenceRelay } from '../../subscriptions/relay.js';
+import { until } from '../support/clients.js';
+
+async function world(coalesceMs = 0) {
+  const hot = new EmbeddedHotStore();
+  const graph = new EmbeddedContactGraph();
+  for (const id of ['me', 'you', 'a', 'b', 'c', 'hidden']) {
+    await graph.ensureUser(id);
+    if (id !== 'hidden') await graph.setPrivacy(id, 'EVERYONE');
+  }
+  const versions = new Map<UserId, number>();
+  let recordReads = 0;
+  const record = (userId: UserId): PresenceRecord => ({ userId, published: { status: (versions.get(userId) ?? 0) % 2 ? 'ONLINE' : 'IDLE', platforms: [], lastSeen: null }, version: versions.get(userId) ?? 0 });
+  const relay = new PresenceRelay({
+    records: async (ids) => {
+      recordReads++;
+      return new Map(ids.map((id) => [id, record(id)]));
+    },
+    graph,
+    clock: Date.now,
+  });
+  const interest = new InterestIndex(hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
+  const batches: PresenceBatch[] = [];
+  const hub = new ViewportHub({ interest, relay, coalesceMs, onBatch: (batch) => batches.push(batch) });
+  const change = (userId: UserId) => {
+    const version = (versions.get(userId) ?? 0) + 1;
+    versions.set(userId, version);
+    const transition = { id: `${userId}:${version}`, userId, from: 'IDLE', to: 'ONLINE', version, bucket: 0, cause: 'ACTIVITY', published: record(userId).published } as Transition;
+    hot.feed.publish(userId, { type: 'transition', transition });
+  };
+  return { hot, interest, hub, change, batches, recordReads: () => recordReads };
+}
+
+/** A sink that records what it is given and holds each delivery until released. */
+function heldSink() {
+  const got: PresenceBatch[] = [];
+  let release: (() => void) | null = null;
+  return {
+    got,
+    release: () => release?.(),
+    sink: { path: 'frames' as const, deliver: (batch: PresenceBatch) => new Promise<void>((resolve) => {
+      got.push(batch);
+      release = resolve;
+    }), fail: (error: unknown) => { throw error; } },
+  };
+}
+
+describe('ViewportHub', () => {
+  it('should give a consumer that stops pulling one batch with the latest state per user, not a queue', async () => {
+    const w = await world();
+    const stream = w.hub.stream('me', ['a', 'b', 'c']);
+    const first = await stream.next();
+    expect(first.value).toMatchObject({ snapshot: true });
+    // The consumer stalls while 998 changes arrive for a and b (an odd number each: they end ONLINE).
+    for (let i = 0; i < 499; i++) {
+      w.change('a');
+      w.change('b');
+    }
+    await until(() => w.hot.feed.received === 998, 'all changes delivered to the process');
+    const batch = await stream.next();
+    expect(batch.value).toEqual({
+      snapshot: false,
+      presences: [
+        { userId: 'a', status: 'ONLINE', lastSeen: null, platforms: [], version: 499 },
+        { userId: 'b', status: 'ONLINE', lastSeen: null, platforms: [], version: 499 },
+      ],
+    });
+    // Records came from the transitions themselves: one read, for the snapshot.
+    expect(w.recordReads()).toBe(1);
+    await stream.return?.();
+    expect(w.interest.watchedUsers).toBe(0);
+    expect(w.hub.size).toBe(0);
+  });
+
+  it('should send nothing when the viewer would see no difference', async () => {
+    const w = await world();
+    const stream = w.hub.stream('me', ['hidden', 'b']);
+    expect((await stream.next()).value).toMatchObject({ snapshot: true, presences: [{ userId: 'hidden', status: 'UNKNOWN' }, { userId: 'b', status: 'IDLE' }] });
+    w.change('hidden');
+    w.change('hidden');
+    await until(() => w.hot.feed.received === 2, 'both changes of the hidden user delivered');
+    // b's change is the sentinel: the next batch is b alone, so the hidden user's changes made none.
+    w.change('b');
+    expect((await stream.next()).value).toEqual({ snapshot: false, presences: [{ userId: 'b', status: 'ONLINE', lastSeen: null, platforms: [], version: 1 }] });
+    await stream.return?.();
+  });
+
+  it('should complete promptly and stop watching when the consumer returns while idle', async () => {
+    const w = await world(50);
+    const stream = w.hub.stream('me', ['a', 'b']);
+    await stream.next();
+    expect(w.interest.watchedUsers).toBe(3);
+    const pending = stream.next();
+    await stream.return?.();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    expect(w.interest.watchedUsers).toBe(0);
+  });
+
+  it('should send a change after a quiet spell at once, and changes within the window together at its end', async () => {
+    const w = await world(200);
+    const held = heldSink();
+    const handle = await w.hub.open('me', ['a', 'b', 'c'], held.sink);
+    await until(() => held.got.length === 1, 'snapshot');
+    held.release();
+    // The snapshot was just sent: a change now waits for the end of its window, and takes company.
+    w.change('a');
+    w.change('b');
+    await until(() => w.hot.feed.received === 2, 'both heard');
+    w.change('c');
+    await until(() => held.got.length === 2, 'one batch at the end of the window', 2_000);
+    expect(held.got[1]!.presences.map((p) => p.userId)).toEqual(['a', 'b', 'c']);
+    await handle.close();
+  });
+
+  it('should hold further changes while the sink has not taken the last batch, then send the latest of each', async () => {
+    const w = await world(0);
+    const held = heldSink();
+    const handle = await w.hub.open('me', ['a', 'b'], held.sink);
+    await until(() => held.got.length === 1, 'snapshot');
+    // The snapshot is still with the sink (not written yet): four changes fold into the dirty set.
+    w.change('a');
+    w.change('a');
+    w.change('a');
+    w.change('b');
+    await until(() => w.hot.feed.received === 4, 'all heard');
+    expect(held.got).toHaveLength(1);
+    held.release();
+    await until(() => held.got.length === 2, 'the held changes, as one batch');
+    expect(held.got[1]!.presences).toEqual([
+      { userId: 'a', status: 'ONLINE', lastSeen: null, platforms: [], version: 3 },
+      { userId: 'b', status: 'ONLINE', lastSeen: null, platforms: [], version: 1 },
+    ]);
+    await handle.close();
+  });
+
+  it('should hand every viewer shown the same thing the very same view object (texts are shared by it)', async () => {
+    const w = await world(0);
+    const [mine, yours] = [heldSink(), heldSink()];
+    const handles = [await w.hub.open('me', ['a'], mine.sink), await w.hub.open('you', ['a'], yours.sink)];
+    await until(() => mine.got.length === 1 && yours.got.length === 1, 'snapshots');
+    mine.release();
+    yours.release();
+    w.change('a');
+    await until(() => mine.got.length === 2 && yours.got.length === 2, 'the change, to both');
+    expect(mine.got[1]!.presences[0]).toBe(yours.got[1]!.presences[0]);
+    await Promise.all(handles.map((h) => h.close()));
+  });
+});
