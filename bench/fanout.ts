@@ -60,7 +60,9 @@ const N = Number(values.users);
 const W = Number(values.watchers);
 const C = Math.min(Number(values.contacts), N);
 const V = Math.min(Number(values.viewport), C);
-const T = Number(values.rate);
+/** One rate, or a comma-separated series (a saturation search: each rate on fresh servers, in order). */
+const RATES = values.rate.split(',').map((r) => Number(r.trim()));
+if (RATES.some((r) => !(r > 0))) throw new Error(`--rate must be one or more positive numbers, got ${values.rate}`);
 const S = Math.min(Number(values.seconds), 60);
 const P = Number(values.processes);
 const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
@@ -109,17 +111,18 @@ if (modes.some((m) => m !== 'peer')) {
     for (let i = 0; i < edges.length; i += 5_000) {
       await driver.executeQuery('UNWIND $edges AS e MATCH (w:User {ns: $ns, id: e.w}), (c:User {ns: $ns, id: e.c}) CREATE (w)-[:CONTACT]->(c)', { ns: namespace, edges: edges.slice(i, i + 5_000) });
     }
-    for (const mode of modes) results.push(await run(mode, { uri: neo4j.uri, namespace }));
+    for (const rate of RATES) for (const mode of modes) results.push(await run(mode, { uri: neo4j.uri, namespace }, rate));
   } finally {
     await driver.executeQuery('MATCH (u:User {ns: $ns}) DETACH DELETE u', { ns: namespace }).catch(() => undefined);
     await driver.close();
   }
 } else {
-  for (const mode of modes) results.push(await run(mode, undefined));
+  for (const rate of RATES) for (const mode of modes) results.push(await run(mode, undefined, rate));
 }
 
 type Figures = Record<string, number> & { deliveryLatencyMs: Record<string, number>; rssMbPerProcess: Record<string, number> };
-const byMode = (mode: Mode) => results.find((r) => r.mode === mode) as Figures | undefined;
+// Ratios compare the modes at the first rate.
+const byMode = (mode: Mode) => results.find((r) => r.mode === mode && r.rate === RATES[0]) as Figures | undefined;
 const [viewport, eager, peer] = [byMode('viewport'), byMode('eager'), byMode('peer')];
 const figure = (r: Figures, key: string) =>
   key === 'deliveryLatencyP99' ? r.deliveryLatencyMs.p99! : key === 'rssMbPerProcess' ? r.rssMbPerProcess.peak! : r[key]!;
@@ -139,12 +142,12 @@ console.log(
     {
       command: commandLine(),
       environment: environment(),
-      parameters: { users: N, watchers: W, contactsPerWatcher: C, viewport: V, transitionsPerSecond: T, seconds: S, processes: P },
+      parameters: { users: N, watchers: W, contactsPerWatcher: C, viewport: V, transitionsPerSecond: RATES.length === 1 ? RATES[0] : RATES, seconds: S, processes: P },
       results,
       eagerOverViewport: ratios(eager, 1),
       peerOverViewport: ratios(peer, 2),
       notes: [
-        'expectedPresences: copies a design that sends every change to every watcher of it would deliver (viewport and peer: watchers with the user in their viewport; eager: watchers listing the user as a contact). viewport coalesces per subscription (50 ms), so it may send fewer: only the latest state of a user within a window.',
+        'expectedPresences: copies a design that sends every change to every watcher of it would deliver (viewport and peer: watchers with the user in their viewport; eager: watchers listing the user as a contact). viewport coalesces per subscription (PRESENCE_COALESCE_MS, 25 ms: at most one batch per window, the latest state of each user in it), so it sends fewer: only the latest state of a user within a window.',
         'deliveryLatencyMs: from before the transition was written to its arrival at a watcher. viewport/eager: before the Lua commit (state + XADD + PUBLISH); peer: before a bare PUBLISH of { userId, status, version } on its one topic (the peer keeps no state).',
         'peer: no auth, no privacy checks (no contacts, modes or blocks: every payload goes to every viewport listing the user), no coalescing, no state; its snapshot is the viewport with every status UNKNOWN. viewport/eager check privacy per viewer on every event.',
         'redisMessagesPerProcess: presence messages each server process received from Redis (viewport: only for users it watches; eager and peer: all of them).',
@@ -158,7 +161,7 @@ console.log(
   ),
 );
 
-async function run(mode: Mode, graph: { uri: string; namespace: string } | undefined): Promise<Record<string, unknown>> {
+async function run(mode: Mode, graph: { uri: string; namespace: string } | undefined, T: number): Promise<Record<string, unknown>> {
   const prefix = `bench:fan:${randomUUID().slice(0, 8)}:`;
   const timing = makeTiming();
   if (!timing.ok) throw new Error(timing.error);
@@ -342,6 +345,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     const lat = summary(latencies);
     return {
       mode,
+      rate: T,
       transitions,
       deliveryLatencyMs: { p50: round(lat.p50, 1), p99: round(lat.p99, 1), max: round(lat.max, 1), samples: lat.n },
       frames,
