@@ -219,10 +219,14 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     // parsing frames does not bound the figures), each with its viewport on its server (round-robin),
     // recording every presence received after the snapshot with its arrival time.
     const perAddress = perAddressFor(W, undefined);
-    let failure: string | null = null;
-    workers = startWorkers(W, Math.max(2, clientPlan(W, perAddress).workerCount), () => undefined, (message) => (failure ??= message));
-    await Promise.all(workers.map((w) => w.request({ type: 'register', url: null, from: w.from, to: w.to, concurrency: 1 }, 'registered')));
-    await Promise.all(
+    // A worker that fails says so and answers nothing more: every wait on the workers races that.
+    let failed!: (error: Error) => void;
+    const failure = new Promise<never>((_, reject) => (failed = reject));
+    failure.catch(() => undefined);
+    const orFail = <R>(work: Promise<R>) => Promise.race([work, failure]);
+    workers = startWorkers(W, Math.max(2, clientPlan(W, perAddress).workerCount), () => undefined, (message) => failed(new Error(`${mode}: ${message}`)));
+    await orFail(Promise.all(workers.map((w) => w.request({ type: 'register', url: null, from: w.from, to: w.to, concurrency: 1 }, 'registered'))));
+    await orFail(Promise.all(
       workers.map((w) =>
         w.request(
           {
@@ -239,13 +243,14 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
             query: SUBSCRIPTION,
             record: true,
             device: false,
+            // The eager baseline watches every contact, not the viewport asked for.
+            exactSnapshot: mode !== 'eager',
           },
           'connected',
         ),
       ),
-    );
-    if (failure) throw new Error(failure);
-    const framesSoFar = async () => (await Promise.all(workers.map((w) => w.request({ type: 'stats' }, 'stats')))).reduce((sum, s) => sum + s.updates, 0);
+    ));
+    const framesSoFar = async () => (await orFail(Promise.all(workers.map((w) => w.request({ type: 'stats' }, 'stats'))))).reduce((sum, s) => sum + s.updates, 0);
 
     // --profile: a CPU profile of each server over the driven window and the drain only.
     const inspectors = values.profile && mode !== 'peer' ? await Promise.all(servers.map((srv) => Inspector.connect(srv.output().match(/Debugger listening on (ws:\/\/\S+)/)![1]!))) : [];
@@ -326,7 +331,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     }
     const after = await Promise.all(servers.map(scrape));
     after.forEach((a, i) => (peakRss[i] = Math.max(peakRss[i]!, a.rss)));
-    const receipts = await Promise.all(workers.map((w) => w.request({ type: 'receipts' }, 'receipts')));
+    const receipts = await orFail(Promise.all(workers.map((w) => w.request({ type: 'receipts' }, 'receipts'))));
     const latencies: number[] = [];
     let lastArrival = drivenAt;
     for (const r of receipts) {

@@ -5,7 +5,9 @@
 import {
   apply,
   initialState,
+  nextDue,
   nextIdle,
+  refreshDevice,
   StoreUnavailableError,
   type Activity,
   type Applied,
@@ -87,6 +89,11 @@ export class PresenceService {
   /**
    * A connect or heartbeat of one of the user's devices. Throws DeviceOwnedError when the device id is
    * bound to another user, StoreUnavailableError('hot') when the hot store is down (nothing applied).
+   *
+   * A heartbeat without an activity report that, from the state this process last committed, moves
+   * nothing but the device's timers is the store's `refresh` (no read, no compare-and-set): whatever
+   * else may be due meanwhile is the sweeper's, as for open sockets. Anything else — an activity report
+   * (it moves the last activity), a device the store does not know — is decided and committed in full.
    */
   async heartbeat(userId: UserId, deviceId: DeviceId, platform: Platform, activity?: Activity): Promise<Applied> {
     let owner = this.#owners.get(deviceId);
@@ -95,6 +102,21 @@ export class PresenceService {
       this.#owners.set(deviceId, owner);
     }
     if (owner !== userId) throw new DeviceOwnedError(deviceId);
+    const cached = activity === undefined ? this.#committed.get(userId) : undefined;
+    if (cached) {
+      const now = this.clock();
+      // Nothing due yet (no expiry, no auto-idle): a heartbeat of a known device only moves its timers.
+      const due = nextDue(cached, now, this.timing);
+      const state = due !== null && due > now ? refreshDevice(cached, deviceId, platform, now, now + this.timing.ttlMs) : null;
+      if (state) {
+        const [refreshed] = await this.#hot.refresh([{ userId, deviceId, platform }], now, now + this.timing.ttlMs);
+        if (refreshed) {
+          // A refresh leaves the stored rev as it was, and so does this state, kept for the next write.
+          this.#committed.set(userId, state);
+          return { state, effect: 'refresh', transition: null };
+        }
+      }
+    }
     return this.run(userId, (now) => ({ type: 'heartbeat', deviceId, platform, activity, now }), { fromCommitted: true });
   }
 

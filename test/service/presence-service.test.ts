@@ -99,13 +99,32 @@ describe('PresenceService', () => {
     expect(lastSeen.calls.lastSeen).toBe(3);
   });
 
-  it('should refresh a live device with one compare-and-set and no read or claim', async () => {
+  it('should refresh a live device with one store refresh: no read, claim or compare-and-set', async () => {
     const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
-    const { service } = setup(counted.store);
+    const { service, clock } = setup(counted.store);
     await service.heartbeat('u1', 'd1', 'WEB');
     counted.reset();
-    for (let i = 0; i < 10; i++) expect((await service.heartbeat('u1', 'd1', 'WEB')).effect).toBe('refresh');
-    expect(counted.calls).toEqual({ commit: 10 });
+    for (let i = 0; i < 10; i++) {
+      clock.now += 100;
+      expect((await service.heartbeat('u1', 'd1', 'WEB')).effect).toBe('refresh');
+    }
+    expect(counted.calls).toEqual({ refresh: 10 });
+    expect((await service.state('u1')).devices.d1).toMatchObject({ lastSeenAt: clock.now, expiresAt: clock.now + timing.ttlMs });
+    // And the state kept for the next write still matches the store: a disconnect commits at once.
+    counted.reset();
+    await service.disconnect('u1', 'd1');
+    expect(counted.calls).toEqual({ load: 1, commit: 1 });
+  });
+
+  it('should commit a heartbeat that reports activity: it moves the last activity, not only timers', async () => {
+    const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
+    const { service, clock } = setup(counted.store);
+    await service.heartbeat('u1', 'd1', 'WEB', 'ACTIVE');
+    clock.now += 500;
+    counted.reset();
+    expect((await service.heartbeat('u1', 'd1', 'WEB', 'ACTIVE')).effect).toBe('refresh');
+    expect(counted.calls).toEqual({ commit: 1 });
+    expect((await service.state('u1')).devices.d1).toMatchObject({ lastActiveAt: clock.now });
   });
 
   it('should not trust a cached "nothing to do": a device another process added is still signed off', async () => {
