@@ -335,12 +335,12 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     const latencies: number[] = [];
     let lastArrival = drivenAt;
     for (const r of receipts) {
-      r.keys.forEach((key, i) => {
+      for (let i = 0; i < r.at.length; i++) {
         const at = r.at[i]!;
         lastArrival = Math.max(lastArrival, at);
-        const sent = committedAt.get(key);
+        const sent = committedAt.get(`${r.users[r.user[i]!]}:${r.version[i]}`);
         if (sent !== undefined) latencies.push(at - sent);
-      });
+      }
     }
     const frames = receipts.reduce((sum, r) => sum + r.frames, 0);
     const presences = receipts.reduce((sum, r) => sum + r.presences, 0);

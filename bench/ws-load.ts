@@ -223,7 +223,8 @@ export type FromWorker =
   | { type: 'connected'; latencies: number[] }
   | { type: 'stats'; rss: number; heapUsed: number; cpuSeconds: number; openFiles: number | null; live: number; dropped: number; updates: number; ended: number }
   | { type: 'reset' }
-  | { type: 'receipts'; keys: string[]; at: Float64Array; frames: number; presences: number; bytes: number }
+  /** Receipt i: user `users[user[i]]`, version `version[i]`, arrived at `at[i]` (epoch ms). */
+  | { type: 'receipts'; users: string[]; user: Uint32Array; version: Uint32Array; at: Float64Array; frames: number; presences: number; bytes: number }
   | { type: 'failed'; message: string };
 
 async function worker(): Promise<void> {
@@ -245,10 +246,20 @@ async function worker(): Promise<void> {
   let updates = 0;
   let ended = 0;
   let failed = false;
-  // Receipts (with `record`): `${userId}:${version}` and when it arrived, on the epoch clock every process shares.
+  // Receipts (with `record`): user, version and when it arrived, on the epoch clock every process shares.
+  // Numbers in typed arrays, not a string per presence: this process's GC must not delay the stamps.
   let recording = false;
-  const receiptKeys: string[] = [];
+  const userIndex = new Map<string, number>();
+  const users: string[] = [];
+  let receiptUser = new Uint32Array(1 << 16);
+  let receiptVersion = new Uint32Array(1 << 16);
   let receiptAt = new Float64Array(1 << 16);
+  let receipts = 0;
+  const grow = <A extends Uint32Array | Float64Array>(array: A): A => {
+    const grown = new (array.constructor as new (n: number) => A)(array.length * 2);
+    grown.set(array);
+    return grown;
+  };
   let frames = 0;
   let presences = 0;
   let bytes = 0;
@@ -300,13 +311,20 @@ async function worker(): Promise<void> {
               frames++;
               bytes += (data as Buffer).length;
               for (const p of batch?.presences ?? []) {
-                if (receiptKeys.length === receiptAt.length) {
-                  const grown = new Float64Array(receiptAt.length * 2);
-                  grown.set(receiptAt);
-                  receiptAt = grown;
+                if (receipts === receiptAt.length) {
+                  receiptUser = grow(receiptUser);
+                  receiptVersion = grow(receiptVersion);
+                  receiptAt = grow(receiptAt);
                 }
-                receiptAt[receiptKeys.length] = arrived;
-                receiptKeys.push(`${p.userId}:${p.version}`);
+                let u = userIndex.get(p.userId);
+                if (u === undefined) {
+                  u = users.push(p.userId) - 1;
+                  userIndex.set(p.userId, u);
+                }
+                receiptUser[receipts] = u;
+                receiptVersion[receipts] = p.version;
+                receiptAt[receipts] = arrived;
+                receipts++;
                 presences++;
               }
             }
@@ -391,10 +409,8 @@ async function worker(): Promise<void> {
             return;
           }
           case 'receipts': {
-            const at = receiptAt.slice(0, receiptKeys.length);
-            send({ type: 'receipts', keys: receiptKeys.splice(0), at, frames, presences, bytes });
-            receiptAt = new Float64Array(1 << 16);
-            frames = presences = bytes = 0;
+            send({ type: 'receipts', users: [...users], user: receiptUser.slice(0, receipts), version: receiptVersion.slice(0, receipts), at: receiptAt.slice(0, receipts), frames, presences, bytes });
+            receipts = frames = presences = bytes = 0;
             return;
           }
           case 'closing':

@@ -49,11 +49,44 @@ export interface FrameWriter {
 let compiled = 0;
 
 /**
+ * Writers compiled per operation (yoga parses a document once, so every subscription sending the same
+ * query shares its AST), keyed by the values of the variables their directives read — never by the
+ * viewport: subscriptions with the same document share one writer, and so the serialized texts.
+ */
+const writers = new WeakMap<object, { readonly reads: readonly string[]; readonly byValues: Map<string, FrameWriter | null> }>();
+
+/**
  * The frame writer for the `presence` field being resolved (its `info`), or null when the selection
  * uses something this does not reproduce.
  */
 export function compileFrames(info: GraphQLResolveInfo): FrameWriter | null {
-  const variables = info.variableValues;
+  const known = writers.get(info.operation);
+  const keyOf = (names: readonly string[]) => `${String(info.path.key)}|${JSON.stringify(names.map((n) => info.variableValues[n]))}`;
+  if (known) {
+    const key = keyOf(known.reads);
+    if (known.byValues.has(key)) return known.byValues.get(key)!;
+  }
+  const reads = new Set<string>();
+  const writer = compile(info, reads);
+  const entry = known ?? { reads: [...reads], byValues: new Map<string, FrameWriter | null>() };
+  if (!known) writers.set(info.operation, entry);
+  // A document whose directives read other variables under other values may read others still: keep
+  // the first set of names; a differing compile is simply not shared.
+  if (sameNames(entry.reads, reads)) entry.byValues.set(keyOf(entry.reads), writer);
+  return writer;
+}
+
+function sameNames(a: readonly string[], b: ReadonlySet<string>): boolean {
+  return a.length === b.size && a.every((n) => b.has(n));
+}
+
+function compile(info: GraphQLResolveInfo, reads: Set<string>): FrameWriter | null {
+  const variables = new Proxy(info.variableValues, {
+    get(target, name: string) {
+      reads.add(name);
+      return target[name];
+    },
+  });
   const fragments = info.fragments;
   const batch: BatchEntry[] = [];
   // The field may be selected by several nodes under one response key: their selections merge.

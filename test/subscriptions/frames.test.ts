@@ -20,7 +20,13 @@ function infoOf(source: string, variables: Record<string, unknown>): GraphQLReso
   const root = operation.selectionSet.selections.filter((s): s is FieldNode => s.kind === Kind.FIELD);
   const key = root[0]!.alias?.value ?? root[0]!.name.value;
   const fragments = Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
-  return { fieldNodes: root.filter((f) => (f.alias?.value ?? f.name.value) === key), fragments, variableValues: variables, path: { key, prev: undefined, typename: 'Subscription' } } as unknown as GraphQLResolveInfo;
+  return {
+    operation,
+    fieldNodes: root.filter((f) => (f.alias?.value ?? f.name.value) === key),
+    fragments,
+    variableValues: variables,
+    path: { key, prev: undefined, typename: 'Subscription' },
+  } as unknown as GraphQLResolveInfo;
 }
 
 /** The frame graphql-js + graphql-ws would send for this event. */
@@ -105,6 +111,18 @@ describe('compiled presence frames', () => {
     const view: PresenceView = { userId: 'u', status: 'OFFLINE', lastSeen: NOW - 60_000, platforms: [], version: 3 };
     expect(writer.frame('1', false, [view], NOW)).toContain('"ago":"just now"');
     expect(writer.frame('1', false, [view], NOW + 60_000)).toContain('"ago":"2 min ago"');
+  });
+
+  it('should share one writer between subscriptions of one document, whatever their viewports, and not across directive values', () => {
+    const source = 'subscription ($ids: [ID!]!, $on: Boolean!) { presence(viewport: $ids) { snapshot @include(if: $on) presences { userId } } }';
+    const base = infoOf(source, { ids: ['a'], on: true });
+    const sameDocument = (variables: Record<string, unknown>) => ({ ...base, variableValues: variables }) as GraphQLResolveInfo;
+    const first = compileFrames(sameDocument({ ids: ['a'], on: true }));
+    expect(compileFrames(sameDocument({ ids: ['b', 'c'], on: true }))).toBe(first);
+    const off = compileFrames(sameDocument({ ids: ['a'], on: false }));
+    expect(off).not.toBe(first);
+    expect(compileFrames(sameDocument({ ids: ['d'], on: false }))).toBe(off);
+    expect(off!.frame('1', true, [], NOW)).toBe('{"id":"1","type":"next","payload":{"data":{"presence":{"presences":[]}}}}');
   });
 
   it.each([
