@@ -33,6 +33,9 @@ import type { DurableLastSeen, LastSeenStore } from '../prisma/port.js';
  */
 export const DURABLE_READ_TTL_MS = 60_000;
 
+/** Due users a sweep ticks at once. */
+const SWEEP_CONCURRENCY = 32;
+
 /** Compare-and-set retries before a write is reported as contended. */
 const MAX_ATTEMPTS = 8;
 
@@ -214,12 +217,26 @@ export class PresenceService {
     const now = this.clock();
     const due = await this.#hot.claimDue(now, limit, Math.max(5_000, this.timing.heartbeatMs));
     let transitions = 0;
-    for (const userId of due) {
-      // `reindex`: even a tick that changes nothing is stored, which re-scores the user from the
-      // claim's lease to their real next due time.
-      const applied = await this.run(userId, (at) => ({ type: 'tick', now: at }), { reindex: true });
-      if (applied.transition) transitions++;
-    }
+    let failure: { error: unknown } | null = null;
+    let next = 0;
+    // Users are independent: SWEEP_CONCURRENCY ticks in flight at once (each a read and a write), so a
+    // batch made due together — a region heal, a gateway gone — is not read and written one by one.
+    const worker = async () => {
+      while (next < due.length) {
+        const userId = due[next++]!;
+        try {
+          // `reindex`: even a tick that changes nothing is stored, which ends the claim and re-indexes
+          // the user's next auto-idle.
+          const applied = await this.run(userId, (at) => ({ type: 'tick', now: at }), { reindex: true });
+          if (applied.transition) transitions++;
+        } catch (error) {
+          // The others go on; a user whose tick failed is claimed again once its lease lapses.
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SWEEP_CONCURRENCY, due.length) }, worker));
+    if (failure) throw (failure as { error: unknown }).error;
     return { claimed: due.length, transitions };
   }
 
