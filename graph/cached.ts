@@ -26,14 +26,15 @@ import type { Audience, ContactGraph, ContactPage } from './port.js';
 export interface CachedContactGraphOptions {
   /** Entries (relations, modes, pages) held at most; past it the cache starts over. Default 500 000 (~60 MB). */
   readonly maxEntries?: number;
-  /** An entry older than this is read again, whatever was heard. Default 60 000 ms. */
+  /** An entry older than this is read again, whatever was heard (each entry up to a quarter sooner, at random, so they do not all expire at once). Default 60 000 ms. */
   readonly ttlMs?: number;
   readonly clock?: () => number;
 }
 
 interface Held<T> {
   readonly value: T;
-  readonly at: number;
+  /** When it must be read again: its TTL, less up to a quarter at random. */
+  readonly until: number;
 }
 
 /** What the cache answered from memory and what it had to read (tests, metrics). */
@@ -195,12 +196,13 @@ export class CachedContactGraph implements ContactGraph {
   }
 
   #fresh<T>(held: Held<T> | undefined, now: number): Held<T> | undefined {
-    return held && now - held.at < this.#ttlMs ? held : undefined;
+    return held && now < held.until ? held : undefined;
   }
 
   #put<K, T>(map: Map<K, Held<T>>, key: K, value: T, at: number): void {
     if (!map.has(key)) this.#entries++;
-    map.set(key, { value, at });
+    // Jittered, so what was read together (a warm-up, a busy minute) is not read again all at once.
+    map.set(key, { value, until: at + this.#ttlMs * (1 - Math.random() / 4) });
   }
 
   #forget(userId: UserId): void {

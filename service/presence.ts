@@ -191,7 +191,8 @@ export class PresenceService {
         const read = await this.#lastSeen.lastSeen(unread);
         for (const id of unread) {
           const seen = read.get(id);
-          this.#durable.set(id, seen ?? false);
+          // Jittered TTL: what was read together is not read again all at once.
+          this.#durable.set(id, seen ?? false, { ttl: DURABLE_READ_TTL_MS * (1 - Math.random() / 4) });
           if (seen) durable.set(id, seen);
         }
       } catch (error) {

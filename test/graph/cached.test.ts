@@ -150,15 +150,35 @@ describe('CachedContactGraph', () => {
     expect(inner.queries).toBe(4);
   });
 
-  it('should read again what it has held longer than its TTL, however quiet the feed', async () => {
+  it('should read again what it has held for its TTL (less up to a quarter, at random), however quiet the feed', async () => {
     const { inner, graph, clock } = await setup({ ttlMs: 60_000 });
     expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'EVERYONE' });
     // A change nobody announced (its process could not reach the hot store).
     await inner.setPrivacy('alice', 'NOBODY');
-    clock.now += 59_999;
+    clock.now += 44_999;
     expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'EVERYONE' });
-    clock.now += 1;
+    clock.now += 15_001;
     expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'NOBODY' });
+  });
+
+  it('should spread the expiries of what it read together over the last quarter of the TTL', async () => {
+    const { inner, graph, clock } = await setup({ ttlMs: 60_000 });
+    const targets = Array.from({ length: 200 }, (_, i) => `t${i}`);
+    for (const id of targets) await inner.ensureUser(id);
+    await graph.audience('viewer', targets);
+    const reread = async () => {
+      const asked: string[] = [];
+      const read = inner.audience.bind(inner);
+      inner.audience = async (viewerId, ids) => (asked.push(...ids), read(viewerId, ids));
+      await graph.audience('viewer', targets);
+      inner.audience = read;
+      return asked.length;
+    };
+    clock.now += 52_500;
+    const half = await reread();
+    // About half expired by the middle of the last quarter; none all at once.
+    expect(half).toBeGreaterThan(40);
+    expect(half).toBeLessThan(160);
   });
 
   it('should start over, and stop listening to everyone it held, past its bound', async () => {

@@ -74,7 +74,7 @@ describe('PresenceService', () => {
     expect(back.transition).toMatchObject({ from: 'OFFLINE', to: 'ONLINE', version: 8 });
   });
 
-  it('should reuse a durable last-seen read for a minute, and let hot state win over it', async () => {
+  it('should reuse a durable last-seen read for most of a minute (jittered), and let hot state win over it', async () => {
     const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
     const clock = { now: 1_000_000 };
     const service = new PresenceService({ hot: new EmbeddedHotStore(), lastSeen: lastSeen.store, timing, clock: () => clock.now });
@@ -87,10 +87,11 @@ describe('PresenceService', () => {
       ['u2', { userId: 'u2', published: { status: 'OFFLINE', platforms: [], lastSeen: null }, version: 0 }],
     ]);
     expect(await service.records(['u1', 'u2'])).toEqual(expected);
-    clock.now += DURABLE_READ_TTL_MS;
+    // Kept for at least three quarters of the TTL, at most all of it.
+    clock.now += DURABLE_READ_TTL_MS * 0.75 - 1;
     expect(await service.records(['u2', 'u1'])).toEqual(new Map([...expected].reverse()));
     expect(lastSeen.calls).toEqual({ lastSeen: 1 });
-    clock.now += 1;
+    clock.now += DURABLE_READ_TTL_MS / 4 + 2;
     await service.records(['u1']);
     expect(lastSeen.calls).toEqual({ lastSeen: 2 });
     // Back online: hot state answers, the durable store is not asked.
