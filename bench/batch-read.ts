@@ -26,6 +26,7 @@
  * Modes. `closed` (the default): the closed loop above, each client re-sending as soon as its answer
  * arrives — it finds the maximum throughput, and its latencies are mostly queueing. `open`: for each
  * rate in `--rates` (requests/s, half presences and half contacts, alternating), `--rate-seconds` of
+ * (lengthened, up to 60 s, until `--min-samples` per query are expected: a p99 of fifty is their maximum)
  * arrivals on a fixed schedule drawn before the run — Poisson by default (exponential gaps, seeded),
  * or evenly spaced with `--arrivals uniform` — each sent at its time on a connection of its own from a
  * node:http keep-alive Agent (`--sockets` of them at most; a reused idle one when there is one),
@@ -79,6 +80,8 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'closed' },
     rates: { type: 'string', default: '10,20,40,60' },
     'rate-seconds': { type: 'string', default: '10' },
+    /** Per query and rate: a rate's window is lengthened (up to 60 s) until this many are expected, so its p99 is not just its maximum. */
+    'min-samples': { type: 'string', default: '300' },
     arrivals: { type: 'string', default: 'poisson' },
     sockets: { type: 'string', default: '1024' },
     /** Write a V8 CPU profile of the server process into this folder (summarise with bench/profile-summary.ts). */
@@ -100,6 +103,9 @@ const LASTSEEN = values.lastseen;
 const MODE = values.mode;
 const RATES = values.rates.split(',').filter(Boolean).map(Number).sort((a, b) => a - b);
 const RATE_SECONDS = Math.min(Number(values['rate-seconds']), 60);
+const MIN_SAMPLES = Number(values['min-samples']);
+/** The window of one open-loop rate: `--rate-seconds`, or longer (≤ 60 s) to expect `--min-samples` per query. */
+const windowSecondsOf = (rate: number) => Math.min(60, Math.max(RATE_SECONDS, Math.ceil((MIN_SAMPLES * 2) / rate)));
 const ARRIVALS = values.arrivals;
 const SOCKETS = Number(values.sockets);
 /** Stragglers of one rate still unanswered this long after their scheduled time count as errors. */
@@ -114,8 +120,8 @@ if (![N, R, C, DEGREE, CONCURRENCY, SECONDS].every((n) => Number.isInteger(n) &&
 }
 if (MODE !== 'closed' && MODE !== 'open' && MODE !== 'both') throw new Error(`--mode must be closed, open or both, got ${MODE}`);
 if (ARRIVALS !== 'poisson' && ARRIVALS !== 'uniform') throw new Error(`--arrivals must be poisson or uniform, got ${ARRIVALS}`);
-if (MODE !== 'closed' && (!RATES.length || !RATES.every((r) => r > 0 && r <= 2_000) || !(RATE_SECONDS > 0) || !(SOCKETS >= 1) || RATES.length * RATE_SECONDS > 600)) {
-  throw new Error('--rates: requests/s between 0 and 2000, comma-separated; --rate-seconds > 0 (at most 600 s in all); --sockets ≥ 1');
+if (MODE !== 'closed' && (!RATES.length || !RATES.every((r) => r > 0 && r <= 2_000) || !(RATE_SECONDS > 0) || !(MIN_SAMPLES >= 0) || !(SOCKETS >= 1) || RATES.reduce((sum, r) => sum + windowSecondsOf(r), 0) > 600)) {
+  throw new Error('--rates: requests/s between 0 and 2000, comma-separated; --rate-seconds > 0, --min-samples ≥ 0 (at most 600 s of windows in all); --sockets ≥ 1');
 }
 if (!(ONLINE >= 0 && ONLINE + SIGNED_OFF <= 1)) throw new Error(`--online must be between 0 and ${1 - SIGNED_OFF}`);
 
@@ -630,7 +636,8 @@ try {
     for (const rate of RATES) {
       if (stopping) break;
       // The schedule, drawn before the clock starts: offsets in ms from the start of this rate's window.
-      const windowMs = RATE_SECONDS * 1000;
+      const windowSeconds = windowSecondsOf(rate);
+      const windowMs = windowSeconds * 1000;
       const offsets: number[] = [];
       if (ARRIVALS === 'uniform') {
         for (let k = 0; (k * 1000) / rate < windowMs; k++) offsets.push((k * 1000) / rate);
@@ -644,7 +651,7 @@ try {
       const pending: Promise<number>[] = [];
       let inFlight = 0;
       let maxInFlight = 0;
-      process.stderr.write(`[batch-read] open loop: ${rate} req/s (${ARRIVALS}), ${RATE_SECONDS} s, ${offsets.length} arrivals `);
+      process.stderr.write(`[batch-read] open loop: ${rate} req/s (${ARRIVALS}), ${windowSeconds} s, ${offsets.length} arrivals `);
       const before = await scrape(server);
       const neighbours0 = await neighbours();
       const cpuBefore = process.cpuUsage();
@@ -694,7 +701,7 @@ try {
       const entry: OpenRate = {
         rate,
         arrivals: offsets.length,
-        offeredPerSecond: round(offsets.length / RATE_SECONDS, 1),
+        offeredPerSecond: round(offsets.length / windowSeconds, 1),
         answered,
         achievedPerSecond: round(answered / elapsed, 1),
         seconds: round(elapsed, 2),
@@ -748,7 +755,7 @@ try {
       : {
           arrivals: ARRIVALS === 'poisson' ? 'Poisson (exponential gaps, seeded per rate)' : 'evenly spaced',
           rates: RATES,
-          secondsPerRate: RATE_SECONDS,
+          secondsPerRate: Object.fromEntries(RATES.map((r) => [r, windowSecondsOf(r)])),
           mix: 'half presences, half contacts, alternating; readers round-robin',
           client: `node:http Agent, keep-alive, up to ${SOCKETS} sockets (each request on its own socket while earlier ones are in flight)`,
           latencyFrom: 'the scheduled send time (no coordinated omission: a late send or a queue counts against the request)',
@@ -811,7 +818,7 @@ try {
       seconds: SECONDS,
       warmupSeconds: WARMUP,
       unloadedSeconds: UNLOADED,
-      ...(openLoop ? { rates: RATES.join(','), rateSeconds: RATE_SECONDS, arrivals: ARRIVALS } : {}),
+      ...(openLoop ? { rates: RATES.join(','), rateSeconds: RATE_SECONDS, minSamples: MIN_SAMPLES, arrivals: ARRIVALS } : {}),
       stores: { hot: 'redis', graph: 'neo4j', lastSeen: LASTSEEN },
       serverProcesses: 1,
       client: openLoop ? 'closed loop and alone: Node fetch (undici), keep-alive; open loop: node:http keep-alive Agent; same machine' : 'Node fetch (undici), keep-alive, same machine',

@@ -20,8 +20,10 @@
  * its viewport. Same watchers, same viewports, same subscription document, same transitions.
  * Bounded: one run per mode, S ≤ 60 s, at most 30 s of draining; everything it created is removed.
  */
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RedisPubSub } from 'graphql-redis-subscriptions';
@@ -36,7 +38,22 @@ import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
 import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
 import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
-import { BENCH_JWT_SECRET, clientPlan, Inspector, perAddressFor, startWorkers, stopLoad, userOf, type ClientWorker } from './ws-load.js';
+import {
+  BENCH_JWT_SECRET,
+  bucketsBetween,
+  clientPlan,
+  histogramQuantile,
+  Inspector,
+  metricSum,
+  parseMetrics,
+  perAddressFor,
+  startWorkers,
+  stopLoad,
+  userOf,
+  type Bucket,
+  type ClientWorker,
+  type Sample,
+} from './ws-load.js';
 
 type Mode = 'viewport' | 'eager' | 'peer';
 const MODES: readonly Mode[] = ['viewport', 'eager', 'peer'];
@@ -53,6 +70,11 @@ const { values } = parseArgs({
     modes: { type: 'string', default: MODES.join(',') },
     /** Write a V8 CPU profile of each server process (viewport/eager) into this folder. */
     profile: { type: 'string' },
+    /**
+     * Server process i on CPU i alone, this driver and its watcher workers on the CPUs left (the stores
+     * float): a server does not share its core with its own load generator, as deployed.
+     */
+    pin: { type: 'boolean', default: false },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
   },
 });
@@ -67,6 +89,12 @@ const S = Math.min(Number(values.seconds), 60);
 const P = Number(values.processes);
 const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
 for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}; one or more of ${MODES.join(',')}`);
+const CPUS = availableParallelism();
+if (values.pin) {
+  if (P >= CPUS) throw new Error(`--pin: ${P} server process(es) need a CPU each and the load generator one more; this machine has ${CPUS}`);
+  // Every thread of this process now; the workers forked later inherit it.
+  pin(process.pid, `${P}-${CPUS - 1}`);
+}
 /** After the last transition: wait at least this long, and until no delivery arrived for this long. */
 const QUIET_MS = 1_000;
 const MAX_DRAIN_MS = 30_000;
@@ -142,7 +170,16 @@ console.log(
     {
       command: commandLine(),
       environment: environment(),
-      parameters: { users: N, watchers: W, contactsPerWatcher: C, viewport: V, transitionsPerSecond: RATES.length === 1 ? RATES[0] : RATES, seconds: S, processes: P },
+      parameters: {
+        users: N,
+        watchers: W,
+        contactsPerWatcher: C,
+        viewport: V,
+        transitionsPerSecond: RATES.length === 1 ? RATES[0] : RATES,
+        seconds: S,
+        processes: P,
+        pinned: values.pin ? { servers: P === 1 ? 'CPU 0' : `CPUs 0-${P - 1}, one each`, loadGenerator: `CPUs ${P}-${CPUS - 1}`, stores: 'any CPU' } : false,
+      },
       results,
       eagerOverViewport: ratios(eager, 1),
       peerOverViewport: ratios(peer, 2),
@@ -152,8 +189,12 @@ console.log(
         'peer: no auth, no privacy checks (no contacts, modes or blocks: every payload goes to every viewport listing the user), no coalescing, no state; its snapshot is the viewport with every status UNKNOWN. viewport/eager check privacy per viewer on every event.',
         'redisMessagesPerProcess: presence messages each server process received from Redis (viewport: only for users it watches; eager and peer: all of them).',
         'cpuSecondsPerProcess and rssMbPerProcess: process_cpu_seconds_total and process_resident_memory_bytes of each server process from its /metrics (prom-client default metrics, the same for both servers); cpu from just before the first transition to the end of draining; rss sampled every second over the same span (peak) and at its end.',
+        'serverDelayMs (viewport; the table\'s in-server p99): presence_fanout_delay_seconds{path="frames"} of the servers over the run — per batch, from its oldest change reaching the process\'s feed to the batch written to the socket (coalescing window, relay reads, scheduling, GC pauses in between); p50/p99 interpolated within its buckets. What deliveryLatencyMs adds to it: the commit, Redis and the client side (kernel, watcher workers sharing the cores).',
+        'loopLagMs: prom-client\'s event-loop delay of each server, one figure per second (its monitor restarts at every scrape): the median and the worst per-second p99, and the worst single delay — GC pauses and long tasks show here.',
         'deliveriesPerSecond: presences received / seconds from the first transition to the last delivery; drainMs: from the last transition sent to the last delivery received.',
-        'Everything (driver, watchers, P servers, Redis, Neo4j) shares this machine: compare figures from the same run only.',
+        values.pin
+          ? 'Pinned (--pin): each server process alone on a CPU of its own; this driver and its watcher workers on the others; Redis and Neo4j on any. Still one machine: compare figures from the same run only.'
+          : 'Everything (driver, watchers, P servers, Redis, Neo4j) shares this machine: compare figures from the same run only.',
       ],
     },
     null,
@@ -188,6 +229,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
             ),
           ),
         );
+  if (values.pin) servers.forEach((server, i) => pin(server.child.pid!, String(i)));
   // viewport/eager: transitions are committed by the service into the hot store, as another server
   // process would. peer: they are published with RedisPubSub, as a team on that stack would.
   let hot: RedisHotStore | undefined;
@@ -261,10 +303,16 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     }
     const before = await Promise.all(servers.map(scrape));
     const peakRss = before.map((b) => b.rss);
+    /** Event-loop delay of each second (prom-client's monitor restarts at every scrape), every process. */
+    const loopLag = { p99: [] as number[], max: [] as number[] };
     const sampler = setInterval(() => {
       servers.forEach((server, i) =>
         scrape(server).then(
-          (s) => (peakRss[i] = Math.max(peakRss[i]!, s.rss)),
+          (s) => {
+            peakRss[i] = Math.max(peakRss[i]!, s.rss);
+            if (Number.isFinite(s.lagP99)) loopLag.p99.push(s.lagP99 * 1000);
+            if (Number.isFinite(s.lagMax)) loopLag.max.push(s.lagMax * 1000);
+          },
           () => undefined,
         ),
       );
@@ -348,6 +396,10 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     const perProcess = (key: 'feed' | 'cpu') => after.reduce((sum, a, i) => sum + (a[key] - before[i]![key]), 0) / P;
     const meanMb = (bytesPerProcess: number[]) => round(bytesPerProcess.reduce((sum, b) => sum + b, 0) / P / 2 ** 20, 1);
     const lat = summary(latencies);
+    // In the server: from a change reaching a process's feed to its batch written to the socket (all processes).
+    const delayBuckets = mergeBuckets(after.map((a, i) => bucketsBetween(before[i]!.samples, a.samples, 'presence_fanout_delay_seconds', { path: 'frames' })));
+    const delayMs = (q: number) => round(histogramQuantile(q, delayBuckets).value * 1000, 1);
+    const lagP99 = summary(loopLag.p99);
     return {
       mode,
       rate: T,
@@ -362,6 +414,10 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       drainMs: Math.max(0, Math.round(lastArrival - drivenAt)),
       redisMessagesPerProcess: round(perProcess('feed'), 1),
       cpuSecondsPerProcess: round(perProcess('cpu'), 2),
+      ...(delayBuckets.length && (delayBuckets.at(-1)?.count ?? 0) > 0
+        ? { serverDelayMs: { p50: delayMs(0.5), p99: delayMs(0.99), beyondLastBucket: histogramQuantile(0.99, delayBuckets).beyondLastBucket, batches: delayBuckets.at(-1)!.count } }
+        : {}),
+      loopLagMs: { p99OfSeconds: { p50: round(lagP99.p50, 1), max: round(lagP99.max, 1) }, max: round(Math.max(0, ...loopLag.max), 1), seconds: lagP99.n },
       rssMbPerProcess: { before: meanMb(before.map((b) => b.rss)), peak: meanMb(peakRss), after: meanMb(after.map((a) => a.rss)) },
     };
   } finally {
@@ -373,13 +429,43 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
   }
 }
 
+interface Scrape {
+  readonly feed: number;
+  readonly cpu: number;
+  readonly rss: number;
+  /** Event-loop delay since the previous scrape (s). */
+  readonly lagP99: number;
+  readonly lagMax: number;
+  readonly samples: Sample[];
+}
+
 /** Both servers expose prom-client's default metrics; the Redis message counter is each one's own. */
-async function scrape(server: ServerProcess): Promise<{ feed: number; cpu: number; rss: number }> {
-  const text = await (await fetch(`${server.url}/metrics`)).text();
-  const value = (name: string) => Number(text.match(new RegExp(`^${name} ([\\d.e+-]+)`, 'm'))?.[1] ?? Number.NaN);
+async function scrape(server: ServerProcess): Promise<Scrape> {
+  const samples = parseMetrics(await (await fetch(`${server.url}/metrics`)).text());
+  const value = (name: string) => metricSum(samples, name);
+  const feed = value('presence_feed_messages_total');
   return {
-    feed: value('(?:presence_feed_messages_total|peer_redis_messages_total)'),
+    feed: Number.isNaN(feed) ? value('peer_redis_messages_total') : feed,
     cpu: value('process_cpu_seconds_total'),
     rss: value('process_resident_memory_bytes'),
+    lagP99: value('nodejs_eventloop_lag_p99_seconds'),
+    lagMax: value('nodejs_eventloop_lag_max_seconds'),
+    samples,
   };
+}
+
+/** Binds every thread of `pid` to `cpus` (a taskset list), or stops the run saying why it cannot. */
+function pin(pid: number, cpus: string): void {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`--pin: taskset could not bind pid ${pid} to CPU ${cpus} (${(error as Error).message.split('\n')[0]}); run without --pin`);
+  }
+}
+
+/** One histogram of several processes' buckets (same bounds). */
+function mergeBuckets(perProcess: readonly Bucket[][]): Bucket[] {
+  const sum = new Map<number, number>();
+  for (const buckets of perProcess) for (const b of buckets) sum.set(b.le, (sum.get(b.le) ?? 0) + b.count);
+  return [...sum].map(([le, count]) => ({ le, count }));
 }

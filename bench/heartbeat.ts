@@ -67,6 +67,8 @@ import {
   getText,
   mb,
   metricSum,
+  bucketsBetween,
+  histogramQuantile,
   openFilesLimit,
   parseMetrics,
   purgePrefix,
@@ -74,7 +76,6 @@ import {
   serverRoomProblem,
   startWorkers,
   type ClientWorker,
-  type Sample,
   perAddressFor,
 } from './ws-load.js';
 
@@ -170,32 +171,6 @@ async function runPool(count: number, width: number, task: (i: number) => Promis
 }
 
 // ───────────────────────────── gateway mode (real sockets, real server) ─────────────────────────────
-
-/** The q-quantile (0–1) of a Prometheus histogram's bucket deltas, interpolated linearly within its bucket. */
-export function histogramQuantile(q: number, buckets: readonly { le: number; count: number }[]): { value: number; beyondLastBucket: boolean } {
-  const sorted = [...buckets].sort((a, b) => a.le - b.le);
-  const total = sorted.at(-1)?.count ?? 0;
-  if (total <= 0) return { value: Number.NaN, beyondLastBucket: false };
-  const rank = q * total;
-  let prevLe = 0;
-  let prevCount = 0;
-  for (const b of sorted) {
-    if (b.count >= rank) {
-      if (!Number.isFinite(b.le)) return { value: prevLe, beyondLastBucket: true };
-      const inBucket = b.count - prevCount;
-      return { value: inBucket > 0 ? prevLe + ((b.le - prevLe) * (rank - prevCount)) / inBucket : b.le, beyondLastBucket: false };
-    }
-    prevLe = b.le;
-    prevCount = b.count;
-  }
-  return { value: prevLe, beyondLastBucket: true };
-}
-
-function bucketsOf(samples: readonly Sample[], path: string): { le: number; count: number }[] {
-  return samples
-    .filter((s) => s.name === 'presence_heartbeat_seconds_bucket' && s.labels.path === path)
-    .map((s) => ({ le: s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le), count: s.value }));
-}
 
 /** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
 function machineCpu(): { busy: number; total: number } {
@@ -362,8 +337,7 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
     const effects = Object.fromEntries(
       [...new Set(b.filter((s) => s.name === 'presence_heartbeats_total').map((s) => s.labels.effect ?? ''))].map((effect) => [effect, delta('presence_heartbeats_total', { effect })]),
     );
-    const bucketsA = new Map(bucketsOf(a, 'gateway').map((x) => [x.le, x.count]));
-    const buckets = bucketsOf(b, 'gateway').map((x) => ({ le: x.le, count: x.count - (bucketsA.get(x.le) ?? 0) }));
+    const buckets = bucketsBetween(a, b, 'presence_heartbeat_seconds', { path: 'gateway' });
     const timed = delta('presence_heartbeat_seconds_count', { path: 'gateway' });
     const timedSum = delta('presence_heartbeat_seconds_sum', { path: 'gateway' });
     const q = (p: number) => histogramQuantile(p, buckets);

@@ -723,5 +723,43 @@ export function metricSum(samples: readonly Sample[], name: string, match: Reado
   return found ? sum : Number.NaN;
 }
 
+export interface Bucket {
+  readonly le: number;
+  readonly count: number;
+}
+
+/** The cumulative buckets of histogram `name` (without its `_bucket` suffix) whose labels include `match`. */
+export function bucketsOf(samples: readonly Sample[], name: string, match: Readonly<Record<string, string>> = {}): Bucket[] {
+  return samples
+    .filter((s) => s.name === `${name}_bucket` && Object.entries(match).every(([k, v]) => s.labels[k] === v))
+    .map((s) => ({ le: s.labels.le === '+Inf' ? Number.POSITIVE_INFINITY : Number(s.labels.le), count: s.value }));
+}
+
+/** What histogram `name` counted between two scrapes, bucket by bucket. */
+export function bucketsBetween(before: readonly Sample[], after: readonly Sample[], name: string, match: Readonly<Record<string, string>> = {}): Bucket[] {
+  const earlier = new Map(bucketsOf(before, name, match).map((b) => [b.le, b.count]));
+  return bucketsOf(after, name, match).map((b) => ({ le: b.le, count: b.count - (earlier.get(b.le) ?? 0) }));
+}
+
+/** The q-quantile (0–1) of a Prometheus histogram's bucket deltas, interpolated linearly within its bucket. */
+export function histogramQuantile(q: number, buckets: readonly Bucket[]): { value: number; beyondLastBucket: boolean } {
+  const sorted = [...buckets].sort((a, b) => a.le - b.le);
+  const total = sorted.at(-1)?.count ?? 0;
+  if (total <= 0) return { value: Number.NaN, beyondLastBucket: false };
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of sorted) {
+    if (b.count >= rank) {
+      if (!Number.isFinite(b.le)) return { value: prevLe, beyondLastBucket: true };
+      const inBucket = b.count - prevCount;
+      return { value: inBucket > 0 ? prevLe + ((b.le - prevLe) * (rank - prevCount)) / inBucket : b.le, beyondLastBucket: false };
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return { value: prevLe, beyondLastBucket: true };
+}
+
 // The worker's entry: ClientWorker forks this file with WORKER_ENV set.
 if (process.env[WORKER_ENV] && process.argv[1] && resolvePath(process.argv[1]) === SELF) await worker();

@@ -60,16 +60,17 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
   const interest = new InterestIndex(stores.hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
   // Label children bound once: a busy hub counts tens of thousands of batches a second.
   const sent = {
-    frames: { batches: metrics.batches.labels({ path: 'frames' }), presences: metrics.presencesSent.labels({ path: 'frames' }) },
-    execute: { batches: metrics.batches.labels({ path: 'execute' }), presences: metrics.presencesSent.labels({ path: 'execute' }) },
+    frames: { batches: metrics.batches.labels({ path: 'frames' }), presences: metrics.presencesSent.labels({ path: 'frames' }), delay: metrics.fanoutDelaySeconds.labels({ path: 'frames' }) },
+    execute: { batches: metrics.batches.labels({ path: 'execute' }), presences: metrics.presencesSent.labels({ path: 'execute' }), delay: metrics.fanoutDelaySeconds.labels({ path: 'execute' }) },
   };
   const hub = new ViewportHub({
     interest,
     relay,
     coalesceMs: config.coalesceMs,
-    onBatch: (batch, path) => {
+    onBatch: (batch, path, waitedMs) => {
       sent[path].batches.inc();
       sent[path].presences.inc(batch.presences.length);
+      if (waitedMs !== undefined) sent[path].delay.observe(waitedMs / 1000);
     },
     onCount: (delta) => metrics.subscriptions.inc(delta),
   });

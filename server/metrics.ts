@@ -10,6 +10,7 @@ export interface Metrics {
   readonly sockets: Gauge;
   readonly subscriptions: Gauge;
   readonly batches: Counter<'path'>;
+  readonly fanoutDelaySeconds: Histogram<'path'>;
   readonly presencesSent: Counter<'path'>;
   readonly storeFailures: Counter<'store'>;
   /** Reports the feed's and the relay's counters at scrape time. */
@@ -42,6 +43,13 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       name: 'presence_batches_sent_total',
       help: 'PresenceBatch events sent (snapshots included), by path: frames written by the hub, or executed by graphql-js',
       labelNames: ['path'],
+      registers: [registry],
+    }),
+    fanoutDelaySeconds: new Histogram({
+      name: 'presence_fanout_delay_seconds',
+      help: 'Per batch of changes, how long its oldest change waited in this process: from the feed event to the batch handed to the subscription (frames: written to the socket) — coalescing window, reads and scheduling',
+      labelNames: ['path'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
     presencesSent: new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches, by path', labelNames: ['path'], registers: [registry] }),

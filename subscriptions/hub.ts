@@ -45,8 +45,12 @@ export interface HubOptions {
   readonly relay: PresenceRelay;
   /** Changes arriving within this window after a batch go out together at its end. */
   readonly coalesceMs: number;
-  /** Sees every batch sent (metrics). */
-  readonly onBatch?: (batch: PresenceBatch, path: ViewportSink['path']) => void;
+  /**
+   * Sees every batch sent (metrics), with how long its oldest change waited in this process — from the
+   * feed event that made it due to the hand-over to the sink (coalescing, reads, scheduling); undefined
+   * for snapshots.
+   */
+  readonly onBatch?: (batch: PresenceBatch, path: ViewportSink['path'], waitedMs: number | undefined) => void;
   /** A subscription opened (+1) or closed (-1) (metrics). */
   readonly onCount?: (delta: 1 | -1) => void;
 }
@@ -59,6 +63,8 @@ class Subscription implements Watcher {
   readonly watched: readonly UserId[];
   readonly sent = new Map<UserId, PresenceView>();
   readonly dirty = new Set<UserId>();
+  /** When the oldest change in `dirty` was heard (performance.now()). */
+  dirtySince = 0;
   lastSentAt = Number.NEGATIVE_INFINITY;
   /** The snapshot has been read; changes may go out. */
   live = false;
@@ -79,6 +85,7 @@ class Subscription implements Watcher {
   }
 
   notify(userId: UserId, event: FeedEvent): void {
+    if (this.dirty.size === 0) this.dirtySince = performance.now();
     if (this.inViewport.has(userId)) this.dirty.add(userId);
     // The viewer's own privacy changed (e.g. to NOBODY: no last-seen of anyone): re-read everything.
     if (userId === this.viewerId && event.type === 'visibility') for (const id of this.ids) this.dirty.add(id);
@@ -200,14 +207,15 @@ export class ViewportHub {
     if (sub.closed || sub.busy || sub.dirty.size === 0) return;
     sub.busy = true;
     const ids = [...sub.dirty];
+    const since = sub.dirtySince;
     sub.dirty.clear();
     // From what the relay holds when it can (no promise), else read with every other subscription's misses.
     const held = this.#options.relay.viewsNow(sub.viewerId, ids);
-    if (held) this.#sendChanges(sub, held);
-    else this.#options.relay.read(sub.viewerId, ids).then((views) => this.#sendChanges(sub, views), (error: unknown) => this.#failed(sub, error));
+    if (held) this.#sendChanges(sub, held, since);
+    else this.#options.relay.read(sub.viewerId, ids).then((views) => this.#sendChanges(sub, views, since), (error: unknown) => this.#failed(sub, error));
   }
 
-  #sendChanges(sub: Subscription, views: PresenceView[]): void {
+  #sendChanges(sub: Subscription, views: PresenceView[], since: number): void {
     const changed: PresenceView[] = [];
     for (const view of views) {
       const before = sub.sent.get(view.userId);
@@ -217,7 +225,7 @@ export class ViewportHub {
       changed.push(view);
     }
     if (changed.length === 0 || sub.closed) return this.#done(sub);
-    this.#taken(sub, this.#deliver(sub, { snapshot: false, presences: changed }));
+    this.#taken(sub, this.#deliver(sub, { snapshot: false, presences: changed }, since));
   }
 
   /** The subscription is free for its next flush once the sink has taken the batch. */
@@ -239,9 +247,9 @@ export class ViewportHub {
     this.#done(sub);
   }
 
-  #deliver(sub: Subscription, batch: PresenceBatch): Promise<void> | undefined {
+  #deliver(sub: Subscription, batch: PresenceBatch, since?: number): Promise<void> | undefined {
     sub.lastSentAt = performance.now();
-    this.#options.onBatch?.(batch, sub.sink.path);
+    this.#options.onBatch?.(batch, sub.sink.path, since === undefined ? undefined : sub.lastSentAt - since);
     try {
       return sub.sink.deliver(batch) ?? undefined;
     } catch (error) {

@@ -176,7 +176,13 @@ describe('the viewport subscription', () => {
     const counted = async () => {
       const text = await (await fetch(`${t.url}/metrics`)).text();
       const value = (name: string, path: string) => Number(text.match(new RegExp(`^${name}\\{path="${path}"\\} (\\d+)`, 'm'))?.[1] ?? 0);
-      return { frames: value('presence_batches_sent_total', 'frames'), execute: value('presence_batches_sent_total', 'execute') };
+      return {
+        frames: value('presence_batches_sent_total', 'frames'),
+        execute: value('presence_batches_sent_total', 'execute'),
+        // Batches of changes only (a snapshot waited for nothing).
+        framesDelayed: value('presence_fanout_delay_seconds_count', 'frames'),
+        executeDelayed: value('presence_fanout_delay_seconds_count', 'execute'),
+      };
     };
     const before = await counted();
     const { feed } = await watch('bob', ['alice', 'carol']);
@@ -210,6 +216,8 @@ describe('the viewport subscription', () => {
     const after = await counted();
     expect(after.frames - before.frames).toBe(2);
     expect(after.execute - before.execute).toBe(2);
+    expect(after.framesDelayed - before.framesDelayed).toBe(1);
+    expect(after.executeDelayed - before.executeDelayed).toBe(1);
   });
 
   it('should serve the same subscription over SSE', async () => {

@@ -31,14 +31,23 @@ async function world(coalesceMs = 0) {
   });
   const interest = new InterestIndex(hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
   const batches: PresenceBatch[] = [];
-  const hub = new ViewportHub({ interest, relay, coalesceMs, onBatch: (batch) => batches.push(batch) });
+  const waits: (number | undefined)[] = [];
+  const hub = new ViewportHub({
+    interest,
+    relay,
+    coalesceMs,
+    onBatch: (batch, _path, waitedMs) => {
+      batches.push(batch);
+      waits.push(waitedMs);
+    },
+  });
   const change = (userId: UserId) => {
     const version = (versions.get(userId) ?? 0) + 1;
     versions.set(userId, version);
     const transition = { id: `${userId}:${version}`, userId, from: 'IDLE', to: 'ONLINE', version, bucket: 0, cause: 'ACTIVITY', published: record(userId).published } as Transition;
     hot.feed.publish(userId, { type: 'transition', transition });
   };
-  return { hot, interest, hub, change, batches, recordReads: () => recordReads };
+  return { hot, interest, hub, change, batches, waits, recordReads: () => recordReads };
 }
 
 /** A sink that records what it is given and holds each delivery until released. */
@@ -113,12 +122,19 @@ describe('ViewportHub', () => {
     await until(() => held.got.length === 1, 'snapshot');
     held.release();
     // The snapshot was just sent: a change now waits for the end of its window, and takes company.
+    const before = performance.now();
     w.change('a');
     w.change('b');
     await until(() => w.hot.feed.received === 2, 'both heard');
     w.change('c');
     await until(() => held.got.length === 2, 'one batch at the end of the window', 2_000);
+    const after = performance.now();
     expect(held.got[1]!.presences.map((p) => p.userId)).toEqual(['a', 'b', 'c']);
+    // The wait reported (presence_fanout_delay_seconds) is the oldest change's, from when it was heard:
+    // none for the snapshot; for the batch, within the time the test saw pass since it made the change.
+    expect(w.waits[0]).toBeUndefined();
+    expect(w.waits[1]).toBeGreaterThan(0);
+    expect(w.waits[1]).toBeLessThanOrEqual(after - before);
     await handle.close();
   });
 
