@@ -622,6 +622,8 @@ try {
     dispatchLagMs: { p99: number; max: number };
     serverCpuPercentOfOneCore: number;
     serverCpuMsPerRequest: number;
+    /** Reads the relation cache had to pass to Neo4j, per request answered (graph/cached.ts). */
+    graphReadsPerRequest: number;
     machineCpuBusyPercent: number;
     neo4jCpuSeconds: number;
     clientCpuSeconds: number;
@@ -713,6 +715,7 @@ try {
         dispatchLagMs: { p99: round(lag.p99, 2), max: round(lag.max, 2) },
         serverCpuPercentOfOneCore: round((100 * serverCpu) / elapsed, 1),
         serverCpuMsPerRequest: round((serverCpu * 1000) / Math.max(answered, 1), 2),
+        graphReadsPerRequest: round((after.graphCache.miss - before.graphCache.miss) / Math.max(answered, 1), 3),
         machineCpuBusyPercent: busyPercent(neighbours0, neighbours1),
         neo4jCpuSeconds: round(neighbours1.neo4j - neighbours0.neo4j, 2),
         clientCpuSeconds: round(clientCpu, 2),
@@ -912,11 +915,12 @@ async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { 
   return { neo4j: neo4jSeconds, redis: redisSeconds, machine };
 }
 
-async function scrape(target: ServerProcess): Promise<{ cpu: number; rss: number; storeFailures: number }> {
+async function scrape(target: ServerProcess): Promise<{ cpu: number; rss: number; storeFailures: number; graphCache: { hit: number; miss: number } }> {
   const text = await (await fetch(`${target.url}/metrics`)).text();
   const value = (name: string) => Number(text.match(new RegExp(`^${name} ([\\d.e+-]+)`, 'm'))?.[1] ?? Number.NaN);
   const failures = [...text.matchAll(/^presence_store_failures_total(?:\{[^}]*\})? ([\d.e+-]+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
-  return { cpu: value('process_cpu_seconds_total'), rss: value('process_resident_memory_bytes'), storeFailures: failures };
+  const cache = (result: string) => Number(text.match(new RegExp(`^presence_graph_cache_reads_total\\{result="${result}"\\} ([\\d.e+-]+)`, 'm'))?.[1] ?? 0);
+  return { cpu: value('process_cpu_seconds_total'), rss: value('process_resident_memory_bytes'), storeFailures: failures, graphCache: { hit: cache('hit'), miss: cache('miss') } };
 }
 
 function selectionOf(q: string): string {

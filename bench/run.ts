@@ -615,10 +615,10 @@ function batchReadOpenLoop(j: Json): string[] {
   const lines = [
     '',
     `Open loop: ${fmt(open.arrivals)} arrivals over each rate's window (seconds, drain included; lengthened at low rates so that each query has ${fmt(numberAt(j, 'parameters.minSamples') ?? 'enough')} samples and its p99 is not its maximum), ${fmt(open.mix)}; ${fmt(open.client)}. ` +
-      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large).`,
+      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large).`,
     '',
     ...table(
-      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'server CPU % of a core', 'machine busy %', 'other CPU s', 'saturated?'],
+      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'server CPU % of a core', 'machine busy %', 'other CPU s', 'saturated?'],
       series.map((r) => [
         numberAt(r, 'rate'),
         numberAt(r, 'seconds'),
@@ -633,6 +633,7 @@ function batchReadOpenLoop(j: Json): string[] {
         failures(r),
         numberAt(r, 'maxInFlight'),
         ms1(numberAt(r, 'dispatchLagMs.p99')),
+        numberAt(r, 'graphReadsPerRequest'),
         numberAt(r, 'serverCpuPercentOfOneCore'),
         numberAt(r, 'machineCpuBusyPercent'),
         numberAt(r, 'otherCpuSeconds'),
