@@ -16,6 +16,10 @@
  * - whatever was heard, an entry older than `ttlMs` is read again (the backstop for a change published
  *   while the publishing process could not reach the feed; hot-store announcements retry until it can).
  *
+ * Renewed ahead: an entry used past half its TTL is still answered from memory — it is within its TTL —
+ * and read again in the background (one read per viewer or page at a time, under the same rules), so a
+ * reader that comes back within the TTL never waits for the graph once it has been read.
+ *
  * Unregistered users are never cached (they may register any moment). Bounded by `maxEntries`: past it
  * the cache starts over and stops listening to everyone it held.
  */
@@ -28,6 +32,8 @@ export interface CachedContactGraphOptions {
   readonly maxEntries?: number;
   /** An entry older than this is read again, whatever was heard (each entry up to a quarter sooner, at random, so they do not all expire at once). Default 60 000 ms. */
   readonly ttlMs?: number;
+  /** Past this share of its life, an entry used is renewed in the background. Default 0.5; 1: never ahead. */
+  readonly renewAfter?: number;
   readonly clock?: () => number;
 }
 
@@ -35,18 +41,22 @@ interface Held<T> {
   readonly value: T;
   /** When it must be read again: its TTL, less up to a quarter at random. */
   readonly until: number;
+  /** From when a use of it renews it in the background. */
+  readonly renewFrom: number;
 }
 
-/** What the cache answered from memory and what it had to read (tests, metrics). */
+/** What the cache answered from memory, what it had to read, and what it read again ahead (tests, metrics). */
 export interface CacheStats {
   hits: number;
   misses: number;
+  renewals: number;
 }
 
 export class CachedContactGraph implements ContactGraph {
   readonly #inner: ContactGraph;
   readonly #feed: VisibilityFeed;
   readonly #ttlMs: number;
+  readonly #renewAfter: number;
   readonly #maxEntries: number;
   readonly #clock: () => number;
   /** target → viewer → the target's relation to that viewer. */
@@ -64,12 +74,15 @@ export class CachedContactGraph implements ContactGraph {
   readonly #changedAt = new Map<UserId, number>();
   /** When the cache last started over (a generation). */
   #resetAt = 0;
-  readonly stats: CacheStats = { hits: 0, misses: 0 };
+  /** Renewals in flight: a viewer's relations, or `${user}|${page key}`. */
+  readonly #renewing = new Set<string>();
+  readonly stats: CacheStats = { hits: 0, misses: 0, renewals: 0 };
 
   constructor(inner: ContactGraph, feed: VisibilityFeed, options: CachedContactGraphOptions = {}) {
     this.#inner = inner;
     this.#feed = feed;
     this.#ttlMs = options.ttlMs ?? 60_000;
+    this.#renewAfter = Math.min(Math.max(options.renewAfter ?? 0.5, 0), 1);
     this.#maxEntries = options.maxEntries ?? 500_000;
     this.#clock = options.clock ?? Date.now;
     feed.onChange((userId) => (userId === null ? this.#startOver(false) : this.#forget(userId)));
@@ -85,38 +98,55 @@ export class CachedContactGraph implements ContactGraph {
     const privacy = this.#fresh(this.#privacy.get(viewerId), now);
     const relations = new Map<UserId, Relation>();
     const missing: UserId[] = [];
+    const aging: UserId[] = [];
     for (const id of new Set(targetIds)) {
       const held = this.#fresh(this.#relations.get(id)?.get(viewerId), now);
-      if (held) relations.set(id, held.value);
-      else missing.push(id);
+      if (!held) missing.push(id);
+      else {
+        relations.set(id, held.value);
+        if (now >= held.renewFrom) aging.push(id);
+      }
     }
     if (privacy && missing.length === 0) {
       this.stats.hits++;
+      if (aging.length > 0 || now >= privacy.renewFrom) this.#renewAudience(viewerId, aging);
       return { viewerPrivacy: privacy.value, relations };
     }
     this.stats.misses++;
-    const { value: read, keep } = await this.#read([viewerId, ...missing], () => this.#inner.audience(viewerId, missing));
+    const read = await this.#readAudience(viewerId, missing);
+    for (const [id, relation] of read.relations) relations.set(id, relation);
+    return { viewerPrivacy: read.viewerPrivacy, relations };
+  }
+
+  async contacts(userId: UserId, first: number, after: UserId | null): Promise<ContactPage> {
+    const key = `${first}|${after ?? ''}`;
+    const now = this.#clock();
+    const held = this.#fresh(this.#pages.get(userId)?.get(key), now);
+    if (held) {
+      this.stats.hits++;
+      if (now >= held.renewFrom) this.#renew(`${userId}|${key}`, () => this.#readPage(userId, first, after, key));
+      return held.value;
+    }
+    this.stats.misses++;
+    return this.#readPage(userId, first, after, key);
+  }
+
+  /** Reads `viewerId`'s mode and relations to `targetIds` from the graph, keeping what may be kept. */
+  async #readAudience(viewerId: UserId, targetIds: readonly UserId[]): Promise<Audience> {
+    const { value: read, keep } = await this.#read([viewerId, ...targetIds], () => this.#inner.audience(viewerId, targetIds));
     const at = this.#clock();
     if (read.viewerPrivacy !== undefined && keep(viewerId)) this.#put(this.#privacy, viewerId, read.viewerPrivacy, at);
     for (const [id, relation] of read.relations) {
-      relations.set(id, relation);
       if (!keep(id)) continue;
       let byViewer = this.#relations.get(id);
       if (!byViewer) this.#relations.set(id, (byViewer = new Map()));
       this.#put(byViewer, viewerId, relation, at);
     }
     this.#bound();
-    return { viewerPrivacy: read.viewerPrivacy, relations };
+    return read;
   }
 
-  async contacts(userId: UserId, first: number, after: UserId | null): Promise<ContactPage> {
-    const key = `${first}|${after ?? ''}`;
-    const held = this.#fresh(this.#pages.get(userId)?.get(key), this.#clock());
-    if (held) {
-      this.stats.hits++;
-      return held.value;
-    }
-    this.stats.misses++;
+  async #readPage(userId: UserId, first: number, after: UserId | null, key: string): Promise<ContactPage> {
     const { value: page, keep } = await this.#read([userId], () => this.#inner.contacts(userId, first, after));
     if (keep(userId)) {
       let byKey = this.#pages.get(userId);
@@ -127,12 +157,31 @@ export class CachedContactGraph implements ContactGraph {
     return page;
   }
 
+  #renewAudience(viewerId: UserId, targetIds: readonly UserId[]): void {
+    this.#renew(viewerId, () => this.#readAudience(viewerId, targetIds));
+  }
+
+  /** One background read per key at a time; a failed one changes nothing (the entries expire as they would). */
+  #renew(key: string, read: () => Promise<unknown>): void {
+    if (this.#renewing.has(key)) return;
+    this.#renewing.add(key);
+    this.stats.renewals++;
+    read()
+      .catch(() => undefined)
+      .finally(() => this.#renewing.delete(key));
+  }
+
   users(userIds: readonly UserId[]): Promise<Map<UserId, PrivacyMode>> {
     return this.#inner.users(userIds);
   }
 
-  async ensureUser(userId: UserId): Promise<void> {
-    await this.#changing(userId, () => this.#inner.ensureUser(userId));
+  /**
+   * Nothing to forget: an unregistered user is never cached, as target or as viewer, and registering a
+   * registered one changes nothing (every sign-in lands here: forgetting would make each one a miss for
+   * everyone holding the user).
+   */
+  ensureUser(userId: UserId): Promise<void> {
+    return this.#inner.ensureUser(userId);
   }
 
   async setPrivacy(userId: UserId, mode: PrivacyMode): Promise<void> {
@@ -202,7 +251,8 @@ export class CachedContactGraph implements ContactGraph {
   #put<K, T>(map: Map<K, Held<T>>, key: K, value: T, at: number): void {
     if (!map.has(key)) this.#entries++;
     // Jittered, so what was read together (a warm-up, a busy minute) is not read again all at once.
-    map.set(key, { value, until: at + this.#ttlMs * (1 - Math.random() / 4) });
+    const life = this.#ttlMs * (1 - Math.random() / 4);
+    map.set(key, { value, until: at + life, renewFrom: at + life * this.#renewAfter });
   }
 
   #forget(userId: UserId): void {

@@ -19,7 +19,7 @@ export interface Metrics {
     watchedUsers: () => number;
     relayReads: () => { hot: number; graph: number };
     /** The relation cache in front of the graph, when there is one. */
-    graphCache: () => { hits: number; misses: number; entries: number } | null;
+    graphCache: () => { hits: number; misses: number; renewals: number; entries: number } | null;
   }): void;
 }
 
@@ -86,7 +86,7 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       });
       new Counter({
         name: 'presence_graph_cache_reads_total',
-        help: 'Contact-graph reads answered by the process-wide relation cache (hit) or read from the graph (miss)',
+        help: 'Contact-graph reads answered by the process-wide relation cache (hit) or read from the graph (miss); renewal: a background read of entries used past half their TTL',
         labelNames: ['result'],
         registers: [registry],
         collect() {
@@ -95,6 +95,7 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
           if (!stats) return;
           this.inc({ result: 'hit' }, stats.hits);
           this.inc({ result: 'miss' }, stats.misses);
+          this.inc({ result: 'renewal' }, stats.renewals);
         },
       });
       new Gauge({

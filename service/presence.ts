@@ -29,7 +29,8 @@ import type { DurableLastSeen, LastSeenStore } from '../prisma/port.js';
  * How long a durable last-seen read for a user without hot state is reused by `records`. Safe because a
  * user's durable last-seen only moves through a transition, which leaves hot state behind for far longer
  * (a week, hot/redis/scripts.ts IDLE_STATE_TTL_MS) — and hot state wins over it. Short, so that after a
- * loss of Redis data (the only way hot state vanishes early) a reader is at most this stale.
+ * loss of Redis data (the only way hot state vanishes early) a reader is at most this stale. A read used
+ * past half of it is answered from memory and renewed in the background.
  */
 export const DURABLE_READ_TTL_MS = 60_000;
 
@@ -78,6 +79,8 @@ export class PresenceService {
   readonly #committed = new LRUCache<UserId, UserState>({ max: 50_000 });
   /** Durable last-seen of users without hot state, as read for `records` (false: never seen). */
   readonly #durable: LRUCache<UserId, DurableLastSeen | false>;
+  /** Durable reads renewing in the background (users held past half their TTL). */
+  readonly #renewing = new Set<UserId>();
   /** Device bindings confirmed by the hot store (they are sticky), so a refresh skips the claim. */
   readonly #owners = new LRUCache<DeviceId, UserId>({ max: 100_000, ttl: 3_600_000 });
 
@@ -181,20 +184,28 @@ export class PresenceService {
     if (cold.length === 0) return out;
     const durable = new Map<UserId, DurableLastSeen>();
     const unread: UserId[] = [];
+    const aging: UserId[] = [];
     for (const id of cold) {
       const held = this.#durable.get(id);
       if (held === undefined) unread.push(id);
-      else if (held) durable.set(id, held);
+      else {
+        if (held) durable.set(id, held);
+        if (this.#durable.getRemainingTTL(id) < DURABLE_READ_TTL_MS / 2 && !this.#renewing.has(id)) aging.push(id);
+      }
+    }
+    // Held past half their TTL: answered from memory now, read again in the background.
+    if (aging.length > 0) {
+      for (const id of aging) this.#renewing.add(id);
+      this.#readDurable(aging)
+        .catch(() => undefined)
+        .finally(() => {
+          for (const id of aging) this.#renewing.delete(id);
+        });
     }
     if (unread.length > 0) {
       try {
-        const read = await this.#lastSeen.lastSeen(unread);
-        for (const id of unread) {
-          const seen = read.get(id);
-          // Jittered TTL: what was read together is not read again all at once.
-          this.#durable.set(id, seen ?? false, { ttl: DURABLE_READ_TTL_MS * (1 - Math.random() / 4) });
-          if (seen) durable.set(id, seen);
-        }
+        const read = await this.#readDurable(unread);
+        for (const [id, seen] of read) durable.set(id, seen);
       } catch (error) {
         if (!(error instanceof StoreUnavailableError)) throw error;
       }
@@ -208,6 +219,16 @@ export class PresenceService {
       });
     }
     return out;
+  }
+
+  /** Reads the durable last-seen of `ids` and holds each answer (none is an answer too) for the TTL. */
+  async #readDurable(ids: readonly UserId[]): Promise<Map<UserId, DurableLastSeen>> {
+    const read = await this.#lastSeen.lastSeen(ids);
+    for (const id of ids) {
+      // Jittered TTL: what was read together is not read again all at once.
+      this.#durable.set(id, read.get(id) ?? false, { ttl: DURABLE_READ_TTL_MS * (1 - Math.random() / 4) });
+    }
+    return read;
   }
 
   /**

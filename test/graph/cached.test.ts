@@ -11,15 +11,16 @@ import { EmbeddedVisibilityFeed } from '../../hot/embedded.js';
 import type { VisibilityFeed } from '../../hot/port.js';
 import { StoreUnavailableError, type UserId } from '../../presence/index.js';
 import { contactGraphContract } from '../contract/contactGraph.contract.js';
+import { until } from '../support/clients.js';
 
 contactGraphContract('cached (over embedded)', async () => ({ graph: new CachedContactGraph(new EmbeddedContactGraph(), new EmbeddedVisibilityFeed()), dispose: async () => {} }));
 
 /** A graph with alice (EVERYONE), bob (CONTACTS, lists viewer), carol (NOBODY), the viewer (CONTACTS). */
-async function setup(options: { ttlMs?: number; maxEntries?: number; feed?: VisibilityFeed } = {}) {
+async function setup(options: { ttlMs?: number; renewAfter?: number; maxEntries?: number; feed?: VisibilityFeed } = {}) {
   const inner = new EmbeddedContactGraph();
   const feed = options.feed ?? new EmbeddedVisibilityFeed();
   const clock = { now: 1_000_000 };
-  const graph = new CachedContactGraph(inner, feed, { ttlMs: options.ttlMs, maxEntries: options.maxEntries, clock: () => clock.now });
+  const graph = new CachedContactGraph(inner, feed, { ttlMs: options.ttlMs, renewAfter: options.renewAfter, maxEntries: options.maxEntries, clock: () => clock.now });
   for (const id of ['viewer', 'alice', 'bob', 'carol']) await inner.ensureUser(id);
   await inner.setPrivacy('alice', 'EVERYONE');
   await inner.addContact('bob', 'viewer');
@@ -46,7 +47,7 @@ describe('CachedContactGraph', () => {
     });
     expect(await graph.audience('viewer', ['carol', 'alice', 'bob', 'alice'])).toEqual(first);
     expect(inner.queries).toBe(1);
-    expect(graph.stats).toEqual({ hits: 1, misses: 1 });
+    expect(graph.stats).toEqual({ hits: 1, misses: 1, renewals: 0 });
   });
 
   it('should read only the targets it does not hold, and keep relations per viewer', async () => {
@@ -151,7 +152,7 @@ describe('CachedContactGraph', () => {
   });
 
   it('should read again what it has held for its TTL (less up to a quarter, at random), however quiet the feed', async () => {
-    const { inner, graph, clock } = await setup({ ttlMs: 60_000 });
+    const { inner, graph, clock } = await setup({ ttlMs: 60_000, renewAfter: 1 });
     expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'EVERYONE' });
     // A change nobody announced (its process could not reach the hot store).
     await inner.setPrivacy('alice', 'NOBODY');
@@ -161,8 +162,45 @@ describe('CachedContactGraph', () => {
     expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'NOBODY' });
   });
 
-  it('should spread the expiries of what it read together over the last quarter of the TTL', async () => {
+  it('should answer an entry used past half its TTL from memory and renew it in the background, once at a time', async () => {
     const { inner, graph, clock } = await setup({ ttlMs: 60_000 });
+    await graph.audience('viewer', ['alice', 'bob']);
+    await graph.contacts('bob', 10, null);
+    expect(inner.queries).toBe(2);
+    // A change nobody announced: the renewal is what brings it in before the TTL would have.
+    await inner.setPrivacy('alice', 'NOBODY');
+    inner.queries = 0;
+    clock.now += 30_000;
+    const asked: string[][] = [];
+    const read = inner.audience.bind(inner);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    inner.audience = async (viewerId, ids) => {
+      asked.push([viewerId, ...ids]);
+      await held;
+      return read(viewerId, ids);
+    };
+    // Answered at once from memory (the read is held back, so a waiting answer would never come).
+    expect((await graph.audience('viewer', ['alice', 'bob'])).relations.get('alice')).toMatchObject({ privacy: 'EVERYONE' });
+    expect((await graph.audience('viewer', ['alice'])).relations.get('alice')).toMatchObject({ privacy: 'EVERYONE' });
+    expect(await graph.contacts('bob', 10, null)).toEqual({ ids: ['viewer'], hasNextPage: false });
+    await until(() => asked.length === 1 && inner.queries >= 1, 'one renewal of the relations and one of the page');
+    expect(asked).toEqual([['viewer', 'alice', 'bob']]);
+    expect(graph.stats.renewals).toBe(2);
+    release();
+    await until(() => inner.queries === 2, 'the renewals read');
+    await settle();
+    // Renewed: the new relation is served, and it lives a whole TTL from the renewal (70 s after the first
+    // read, past any first life of at most 60 s) — answered from memory, no miss.
+    inner.audience = read;
+    clock.now += 40_000;
+    const misses = graph.stats.misses;
+    expect((await graph.audience('viewer', ['alice'])).relations.get('alice')).toMatchObject({ privacy: 'NOBODY' });
+    expect(graph.stats.misses).toBe(misses);
+  });
+
+  it('should spread the expiries of what it read together over the last quarter of the TTL', async () => {
+    const { inner, graph, clock } = await setup({ ttlMs: 60_000, renewAfter: 1 });
     const targets = Array.from({ length: 200 }, (_, i) => `t${i}`);
     for (const id of targets) await inner.ensureUser(id);
     await graph.audience('viewer', targets);
@@ -201,6 +239,22 @@ describe('CachedContactGraph', () => {
     await inner.ensureUser('nobody');
     await inner.ensureUser('stranger');
     expect(await graph.audience('stranger', ['nobody', 'alice'])).toMatchObject({ viewerPrivacy: 'CONTACTS', relations: new Map([['nobody', expect.anything()], ['alice', expect.anything()]]) });
+  });
+
+  it('should forget nothing when a registered user signs in again (every sign-in registers)', async () => {
+    const { inner, graph } = await setup();
+    await graph.audience('viewer', ['alice', 'bob']);
+    await graph.audience('alice', ['viewer']);
+    inner.queries = 0;
+    for (const id of ['viewer', 'alice', 'bob']) await graph.ensureUser(id);
+    await settle();
+    const misses = graph.stats.misses;
+    await graph.audience('viewer', ['alice', 'bob']);
+    await graph.audience('alice', ['viewer']);
+    expect(graph.stats.misses).toBe(misses);
+    // Through it, a new user registers like any other (and was never held).
+    await graph.ensureUser('newcomer');
+    expect((await graph.audience('newcomer', ['alice'])).viewerPrivacy).toBe('CONTACTS');
   });
 
   it('should keep contacts pages per owner until the owner\'s change', async () => {

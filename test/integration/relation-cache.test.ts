@@ -31,7 +31,7 @@ describe('the relation cache on two server processes', () => {
   const cacheReads = async (server: ServerProcess) => {
     const text = await (await fetch(`${server.url}/metrics`)).text();
     const value = (result: string) => Number(text.match(new RegExp(`^presence_graph_cache_reads_total\\{result="${result}"\\} (\\d+)`, 'm'))?.[1] ?? Number.NaN);
-    return { hit: value('hit'), miss: value('miss') };
+    return { hit: value('hit'), miss: value('miss'), renewal: value('renewal') };
   };
 
   it('should answer a repeated read from memory, and the next read after a change made elsewhere from the graph', async () => {
@@ -54,6 +54,8 @@ describe('the relation cache on two server processes', () => {
     const after = await cacheReads(reader);
     expect(after.miss - before.miss).toBe(0);
     expect(after.hit - before.hit).toBeGreaterThanOrEqual(2);
+    // Seconds into a minute's TTL: nothing is old enough to renew (the counter is there, at zero).
+    expect(after.renewal - before.renewal).toBe(0);
 
     // Made on the other process: each is seen by the reader's next reads (announced, then dropped).
     expect((await gql(writer.url, 'mutation { removeContact(userId: "cache-viewer") }', {}, target)).data).toEqual({ removeContact: true });

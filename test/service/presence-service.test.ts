@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { EmbeddedHotStore } from '../../hot/embedded.js';
 import type { HotStore } from '../../hot/port.js';
-import { makeTiming } from '../../presence/index.js';
+import { makeTiming, type PresenceRecord } from '../../presence/index.js';
 import { EmbeddedLastSeenStore } from '../../prisma/embedded.js';
 import type { LastSeenStore } from '../../prisma/port.js';
 import { DeviceOwnedError, DURABLE_READ_TTL_MS, PresenceService } from '../../service/presence.js';
+import { until } from '../support/clients.js';
 import { switchable } from '../support/faults.js';
 
 const timing = (() => {
@@ -74,29 +75,38 @@ describe('PresenceService', () => {
     expect(back.transition).toMatchObject({ from: 'OFFLINE', to: 'ONLINE', version: 8 });
   });
 
-  it('should reuse a durable last-seen read for most of a minute (jittered), and let hot state win over it', async () => {
+  it('should reuse a durable last-seen read within its TTL, renew one used past half of it in the background, and let hot state win', async () => {
     const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
     const clock = { now: 1_000_000 };
     const service = new PresenceService({ hot: new EmbeddedHotStore(), lastSeen: lastSeen.store, timing, clock: () => clock.now });
-    await lastSeen.store.record([
-      { id: 'u1:3', userId: 'u1', from: 'ONLINE', to: 'OFFLINE', version: 3, bucket: 600_000, cause: 'EXPIRY', published: { status: 'OFFLINE', platforms: [], lastSeen: 600_000 } },
-    ]);
+    const offline = (version: number, bucket: number) =>
+      ({ id: `u1:${version}`, userId: 'u1', from: 'ONLINE', to: 'OFFLINE', version, bucket, cause: 'EXPIRY', published: { status: 'OFFLINE', platforms: [], lastSeen: bucket } }) as const;
+    await lastSeen.store.record([offline(3, 600_000)]);
     lastSeen.reset();
-    const expected = new Map([
-      ['u1', { userId: 'u1', published: { status: 'OFFLINE', platforms: [], lastSeen: 600_000 }, version: 3 }],
-      ['u2', { userId: 'u2', published: { status: 'OFFLINE', platforms: [], lastSeen: null }, version: 0 }],
-    ]);
-    expect(await service.records(['u1', 'u2'])).toEqual(expected);
-    // Kept for at least three quarters of the TTL, at most all of it.
-    clock.now += DURABLE_READ_TTL_MS * 0.75 - 1;
-    expect(await service.records(['u2', 'u1'])).toEqual(new Map([...expected].reverse()));
+    const u1 = (version: number, bucket: number): PresenceRecord => ({ userId: 'u1', published: { status: 'OFFLINE', platforms: [], lastSeen: bucket }, version });
+    const u2: PresenceRecord = { userId: 'u2', published: { status: 'OFFLINE', platforms: [], lastSeen: null }, version: 0 };
+    expect(await service.records(['u1', 'u2'])).toEqual(new Map([['u1', u1(3, 600_000)], ['u2', u2]]));
+    // Each read lives three quarters of the TTL to all of it (jittered); in its first quarter, it is just used.
+    clock.now += DURABLE_READ_TTL_MS / 4 - 1;
+    expect(await service.records(['u2', 'u1'])).toEqual(new Map([['u2', u2], ['u1', u1(3, 600_000)]]));
     expect(lastSeen.calls).toEqual({ lastSeen: 1 });
+    // (Written by another process, as its OFFLINE transition's drain would.)
+    await lastSeen.store.record([offline(5, 660_000)]);
+    lastSeen.reset();
+    // Past half of it: answered from memory at once, and read again in the background.
     clock.now += DURABLE_READ_TTL_MS / 4 + 2;
-    await service.records(['u1']);
+    expect((await service.records(['u1'])).get('u1')).toEqual(u1(3, 600_000));
+    expect(lastSeen.calls).toEqual({ lastSeen: 1 });
+    await until(async () => (await service.records(['u1'])).get('u1')?.version === 5, 'the renewed read served');
+    expect(lastSeen.calls).toEqual({ lastSeen: 1 });
+    // u2 was not used past half its TTL: once expired, it is read again while the caller waits.
+    clock.now += DURABLE_READ_TTL_MS / 2;
+    expect((await service.records(['u2'])).get('u2')).toEqual(u2);
     expect(lastSeen.calls).toEqual({ lastSeen: 2 });
     // Back online: hot state answers, the durable store is not asked.
     await service.heartbeat('u1', 'd1', 'WEB');
-    expect((await service.records(['u1'])).get('u1')).toMatchObject({ published: { status: 'ONLINE' }, version: 4 });
+    expect((await service.records(['u1'])).get('u1')).toMatchObject({ published: { status: 'ONLINE' }, version: 6 });
+    // (One read: the heartbeat's, for u1's last version; records did not ask.)
     expect(lastSeen.calls.lastSeen).toBe(3);
   });
 
