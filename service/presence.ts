@@ -78,7 +78,8 @@ export class PresenceService {
    */
   readonly #committed = new LRUCache<UserId, UserState>({ max: 50_000 });
   /** Durable last-seen of users without hot state, as read for `records` (false: never seen). */
-  readonly #durable: LRUCache<UserId, DurableLastSeen | false>;
+  /** Durable reads held (false: the store has none), each with when a use of it renews it (half its life). */
+  readonly #durable: LRUCache<UserId, { readonly seen: DurableLastSeen | false; readonly renewAt: number }>;
   /** Durable reads renewing in the background (users held past half their TTL). */
   readonly #renewing = new Set<UserId>();
   /** Device bindings confirmed by the hot store (they are sticky), so a refresh skips the claim. */
@@ -185,12 +186,13 @@ export class PresenceService {
     const durable = new Map<UserId, DurableLastSeen>();
     const unread: UserId[] = [];
     const aging: UserId[] = [];
+    const now = this.clock();
     for (const id of cold) {
       const held = this.#durable.get(id);
       if (held === undefined) unread.push(id);
       else {
-        if (held) durable.set(id, held);
-        if (this.#durable.getRemainingTTL(id) < DURABLE_READ_TTL_MS / 2 && !this.#renewing.has(id)) aging.push(id);
+        if (held.seen) durable.set(id, held.seen);
+        if (now >= held.renewAt && !this.#renewing.has(id)) aging.push(id);
       }
     }
     // Held past half their TTL: answered from memory now, read again in the background.
@@ -224,9 +226,11 @@ export class PresenceService {
   /** Reads the durable last-seen of `ids` and holds each answer (none is an answer too) for the TTL. */
   async #readDurable(ids: readonly UserId[]): Promise<Map<UserId, DurableLastSeen>> {
     const read = await this.#lastSeen.lastSeen(ids);
+    const now = this.clock();
     for (const id of ids) {
       // Jittered TTL: what was read together is not read again all at once.
-      this.#durable.set(id, read.get(id) ?? false, { ttl: DURABLE_READ_TTL_MS * (1 - Math.random() / 4) });
+      const life = DURABLE_READ_TTL_MS * (1 - Math.random() / 4);
+      this.#durable.set(id, { seen: read.get(id) ?? false, renewAt: now + life / 2 }, { ttl: life });
     }
     return read;
   }
