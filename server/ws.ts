@@ -49,6 +49,8 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
   /** Disconnects still being recorded; shutdown waits for them before the stores close. */
   const recording = new Set<Promise<unknown>>();
   const { service, metrics, log, config } = app;
+  // Bound once: observed for every device of every wheel slot.
+  const gatewaySeconds = metrics.heartbeatSeconds.labels({ path: 'gateway' });
 
   /** One wheel slot's device sessions, refreshed together: one store round trip per partition. */
   const refresh = (due: readonly Session[]) => {
@@ -64,7 +66,7 @@ export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: A
             log.warn({ err: outcome.error, userId: identity.userId, deviceId: device!.deviceId }, 'device refresh failed; retrying next interval');
             return;
           }
-          metrics.heartbeatSeconds.observe({ path: 'gateway' }, seconds);
+          gatewaySeconds.observe(seconds);
           effects.set(outcome.effect, (effects.get(outcome.effect) ?? 0) + 1);
           if (outcome.transition) metrics.transitions.inc({ cause: outcome.transition.cause });
         });

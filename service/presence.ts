@@ -77,7 +77,6 @@ export class PresenceService {
    * compare-and-set fails and the state is read afresh. Never used to answer reads.
    */
   readonly #committed = new LRUCache<UserId, UserState>({ max: 50_000 });
-  /** Durable last-seen of users without hot state, as read for `records` (false: never seen). */
   /** Durable reads held (false: the store has none), each with when a use of it renews it (half its life). */
   readonly #durable: LRUCache<UserId, { readonly seen: DurableLastSeen | false; readonly renewAt: number }>;
   /** Durable reads renewing in the background (users held past half their TTL). */

@@ -34,6 +34,8 @@ interface PresenceEntry extends Entry<PresenceField> {
 interface PresenceSelection {
   readonly id: number;
   readonly entries: readonly PresenceEntry[];
+  /** Whether it asks for `lastSeen { ago }`, the one text that moves with time. */
+  readonly readsAgo: boolean;
 }
 
 interface BatchEntry extends Entry<'snapshot' | 'presences' | '__typename'> {
@@ -93,7 +95,10 @@ function compile(info: GraphQLResolveInfo, reads: Set<string>): FrameWriter | nu
   const selections = info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []);
   try {
     collect({ kind: Kind.SELECTION_SET, selections }, 'PresenceBatch', fragments, variables, batch, (field, set) => {
-      if (field === 'presences') return { presence: { id: ++compiled, entries: presenceEntries(set!, fragments, variables) } };
+      if (field === 'presences') {
+        const entries = presenceEntries(set!, fragments, variables);
+        return { presence: { id: ++compiled, entries, readsAgo: entries.some((e) => e.lastSeen?.some((l) => l.field === 'ago')) } };
+      }
       if (field === 'snapshot' || field === '__typename') return {};
       throw new Unsupported();
     });
@@ -207,11 +212,12 @@ function included(directives: readonly { name: { value: string }; arguments?: re
   return true;
 }
 
-/** Serialized presences per view, per selection; the `ago` line they were made with (it moves with time). */
+/** Serialized presences per view, per selection; the `ago` line they were made with (it moves with time; null when not asked). */
 const texts = new WeakMap<PresenceView, Map<number, { readonly ago: string | null; readonly json: string }>>();
 
 function serialized(view: PresenceView, selection: PresenceSelection, now: number): string {
-  const ago = view.lastSeen === null ? null : agoLine(view.lastSeen, now);
+  // Only a selection that shows `ago` depends on the time: every other text is made once per view.
+  const ago = selection.readsAgo && view.lastSeen !== null ? agoLine(view.lastSeen, now) : null;
   let bySelection = texts.get(view);
   const held = bySelection?.get(selection.id);
   if (held && held.ago === ago) return held.json;
@@ -243,14 +249,14 @@ function presenceJson(view: PresenceView, entries: readonly PresenceEntry[], ago
         out += '"Presence"';
         break;
       case 'lastSeen':
-        out += view.lastSeen === null ? 'null' : lastSeenJson(view.lastSeen, ago!, entry.lastSeen!);
+        out += view.lastSeen === null ? 'null' : lastSeenJson(view.lastSeen, ago, entry.lastSeen!);
         break;
     }
   });
   return `${out}}`;
 }
 
-function lastSeenJson(bucket: number, ago: string, entries: readonly Entry<LastSeenField>[]): string {
+function lastSeenJson(bucket: number, ago: string | null, entries: readonly Entry<LastSeenField>[]): string {
   let out = '{';
   entries.forEach((entry, i) => {
     if (i > 0) out += ',';

@@ -92,7 +92,7 @@ export class RedisHotStore implements HotStore {
     const out = new Map<UserId, UserState>();
     if (unique.length === 0) return out;
     // One script call per partition (its keys share a hash tag); issued together, they leave in one write.
-    const calls = [...this.#byPartition(unique)].map(async ([p, ids]) => {
+    const calls = [...this.#byPartition(unique, (id) => id)].map(async ([p, ids]) => {
       const found = await this.#redis.presenceLoad(...loadKeysArgs(this.#space, p, ids));
       found.forEach((fields, i) => {
         const [user, t, ...scores] = fields;
@@ -108,7 +108,7 @@ export class RedisHotStore implements HotStore {
     if (userIds.length === 0) return out;
     // One script call per partition rather than a command per user: a 500-id read was ~17 % of a busy
     // server's CPU in ioredis' per-command work (objects, timers) alone.
-    const calls = [...this.#byPartition([...new Set(userIds)])].map(async ([, ids]) => {
+    const calls = [...this.#byPartition(new Set(userIds), (id) => id)].map(async ([, ids]) => {
       const found = await this.#redis.presenceRecords(...recordsKeys(this.#space, ids));
       found.forEach((user, i) => {
         if (user !== '') out.set(ids[i]!, decodeRecord(ids[i]!, user));
@@ -125,24 +125,14 @@ export class RedisHotStore implements HotStore {
 
   async refresh(devices: readonly DeviceRefresh[], now: number, expiresAt: number): Promise<boolean[]> {
     const out = new Array<boolean>(devices.length).fill(true);
-    const chunks: [number, number[]][] = [];
-    const open = new Map<number, number[]>();
-    devices.forEach(({ userId }, i) => {
-      const p = partitionOf(userId, this.#space);
-      let chunk = open.get(p);
-      if (!chunk || chunk.length >= REFRESH_CHUNK) {
-        chunk = [];
-        open.set(p, chunk);
-        chunks.push([p, chunk]);
-      }
-      chunk.push(i);
-    });
-    // One script call per partition and chunk; issued together, they leave in one write.
-    const calls = chunks.map(async ([p, indexes]) => {
-      const args = refreshKeysArgs(this.#space, p, indexes.map((i) => devices[i]!), now, expiresAt, this.#ttlMs);
-      const answers = await this.#redis.presenceRefresh(...args);
-      if (answers.length > 0) indexes.forEach((i, k) => (out[i] = answers[k] === 1));
-    });
+    // One script call per partition and chunk (indexes into `devices`); issued together, they leave in one write.
+    const calls = [...this.#byPartition(devices.keys(), (i) => devices[i]!.userId)].flatMap(([p, indexes]) =>
+      chunks(indexes, REFRESH_CHUNK).map(async (chunk) => {
+        const args = refreshKeysArgs(this.#space, p, chunk.map((i) => devices[i]!), now, expiresAt, this.#ttlMs);
+        const answers = await this.#redis.presenceRefresh(...args);
+        if (answers.length > 0) chunk.forEach((i, k) => (out[i] = answers[k] === 1));
+      }),
+    );
     await this.#guard(() => Promise.all(calls));
     return out;
   }
@@ -197,13 +187,14 @@ export class RedisHotStore implements HotStore {
     } while (cursor !== '0');
   }
 
-  #byPartition(userIds: readonly UserId[]): Map<number, UserId[]> {
-    const groups = new Map<number, UserId[]>();
-    for (const id of userIds) {
-      const p = partitionOf(id, this.#space);
+  /** `items` grouped by the partition of the user each belongs to. */
+  #byPartition<T>(items: Iterable<T>, userOf: (item: T) => UserId): Map<number, T[]> {
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const p = partitionOf(userOf(item), this.#space);
       const group = groups.get(p);
-      if (group) group.push(id);
-      else groups.set(p, [id]);
+      if (group) group.push(item);
+      else groups.set(p, [item]);
     }
     return groups;
   }
@@ -222,4 +213,10 @@ export class RedisHotStore implements HotStore {
       throw new StoreUnavailableError('hot', { cause: error });
     }
   }
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
