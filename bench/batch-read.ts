@@ -50,6 +50,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import neo4jDriver from 'neo4j-driver';
@@ -126,6 +127,19 @@ if (MODE !== 'closed' && (!RATES.length || !RATES.every((r) => r > 0 && r <= 2_0
 if (!(ONLINE >= 0 && ONLINE + SIGNED_OFF <= 1)) throw new Error(`--online must be between 0 and ${1 - SIGNED_OFF}`);
 
 const say = (line: string) => process.stderr.write(`[batch-read] ${line}\n`);
+
+/**
+ * The load generator's own GC pauses: a pause while requests are out delays reading their answers, and
+ * so shows as latency the server did not cause. Reported per phase (total and worst pause).
+ */
+const clientGc: { at: number; ms: number }[] = [];
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) clientGc.push({ at: e.startTime, ms: e.duration });
+}).observe({ entryTypes: ['gc'] });
+function clientGcSince(t0: number): { totalMs: number; maxMs: number; pauses: number } {
+  const pauses = clientGc.filter((g) => g.at >= t0);
+  return { totalMs: round(pauses.reduce((n, g) => n + g.ms, 0), 1), maxMs: round(Math.max(0, ...pauses.map((g) => g.ms)), 1), pauses: pauses.length };
+}
 let stopping = false;
 // `on`, not `once`: npm and tsx relay the signal the process group already got, and a second
 // SIGINT under the default handler would kill the run before it has cleaned up.
@@ -523,22 +537,26 @@ try {
   await load(WARMUP, { presences: fresh(), contacts: fresh() });
   process.stderr.write(` done (${seconds(t0)} s)\n`);
 
-  const unloaded = new Map<QueryName, { requests: number; latencyMs: { p50: number; p99: number; max: number }; serverCpuMsPerRequest: number; errors: number }>();
+  const unloaded = new Map<QueryName, { requests: number; latencyMs: { p50: number; p99: number; max: number }; serverCpuMsPerRequest: number; serverGcMsPerRequest: number; loadGeneratorGc: ReturnType<typeof clientGcSince>; errors: number }>();
   if (UNLOADED > 0) {
     for (const q of names) {
       process.stderr.write(`[batch-read] ${q} alone, one client, ${UNLOADED} s `);
       const tally = fresh();
       const cpu0 = await scrape(server);
+      const g0 = performance.now();
       await load(UNLOADED, { [q]: tally }, q, 1);
+      const gc = clientGcSince(g0);
       const cpu1 = await scrape(server);
       const s = summary(tally.latencies);
       unloaded.set(q, {
         requests: tally.latencies.length,
         latencyMs: { p50: round(s.p50, 2), p99: round(s.p99, 2), max: round(s.max, 2) },
         serverCpuMsPerRequest: round(((cpu1.cpu - cpu0.cpu) * 1000) / Math.max(tally.latencies.length, 1), 2),
+        serverGcMsPerRequest: round(((cpu1.gc - cpu0.gc) * 1000) / Math.max(tally.latencies.length, 1), 2),
+        loadGeneratorGc: gc,
         errors: tally.errors + tally.wrong,
       });
-      process.stderr.write(` p50 ${round(s.p50, 1)} ms\n`);
+      process.stderr.write(` p50 ${round(s.p50, 1)} ms, p99 ${round(s.p99, 1)} ms (load generator GC: ${gc.pauses} pauses, worst ${gc.maxMs} ms)\n`);
     }
   }
 
@@ -553,7 +571,9 @@ try {
     const cpuBefore = process.cpuUsage();
     const tallies = { presences: fresh(), contacts: fresh() };
     process.stderr.write(`[batch-read] closed loop: measuring ${SECONDS} s with ${CONCURRENCY} clients `);
+    const g0 = performance.now();
     const elapsed = await load(SECONDS, tallies);
+    const gc = clientGcSince(g0);
     const cpu = process.cpuUsage(cpuBefore);
     const neighbours1 = await neighbours();
     const after = await scrape(server);
@@ -595,8 +615,10 @@ try {
         requestsPerSecond: round(totalRequests / elapsed, 1),
         serverCpuSeconds: round(serverCpu, 2),
         serverCpuMsPerRequest: round((serverCpu * 1000) / Math.max(totalRequests, 1), 3),
+        serverGcMsPerRequest: round(((after.gc - before.gc) * 1000) / Math.max(totalRequests, 1), 3),
         serverRssMb: round(after.rss / 2 ** 20, 1),
         clientCpuSeconds: round(clientCpu, 2),
+        loadGeneratorGc: gc,
         neo4jCpuSeconds: round(neighbours1.neo4j - neighbours0.neo4j, 2),
         redisCpuSeconds: round(neighbours1.redis - neighbours0.redis, 2),
         machineCpuBusyPercent: busyPercent(neighbours0, neighbours1),
@@ -620,10 +642,13 @@ try {
     maxInFlight: number;
     newConnections: number;
     dispatchLagMs: { p99: number; max: number };
+    loadGeneratorGc: ReturnType<typeof clientGcSince>;
     serverCpuPercentOfOneCore: number;
     serverCpuMsPerRequest: number;
     /** Reads the relation cache had to pass to Neo4j, per request answered (graph/cached.ts). */
+    serverGcMsPerRequest: number;
     graphReadsPerRequest: number;
+    graphRenewalsPerRequest: number;
     machineCpuBusyPercent: number;
     neo4jCpuSeconds: number;
     clientCpuSeconds: number;
@@ -713,9 +738,12 @@ try {
         maxInFlight,
         newConnections: counters.newConnections,
         dispatchLagMs: { p99: round(lag.p99, 2), max: round(lag.max, 2) },
+        loadGeneratorGc: clientGcSince(start),
         serverCpuPercentOfOneCore: round((100 * serverCpu) / elapsed, 1),
         serverCpuMsPerRequest: round((serverCpu * 1000) / Math.max(answered, 1), 2),
+        serverGcMsPerRequest: round(((after.gc - before.gc) * 1000) / Math.max(answered, 1), 2),
         graphReadsPerRequest: round((after.graphCache.miss - before.graphCache.miss) / Math.max(answered, 1), 3),
+        graphRenewalsPerRequest: round((after.graphCache.renewal - before.graphCache.renewal) / Math.max(answered, 1), 3),
         machineCpuBusyPercent: busyPercent(neighbours0, neighbours1),
         neo4jCpuSeconds: round(neighbours1.neo4j - neighbours0.neo4j, 2),
         clientCpuSeconds: round(clientCpu, 2),
@@ -915,12 +943,19 @@ async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { 
   return { neo4j: neo4jSeconds, redis: redisSeconds, machine };
 }
 
-async function scrape(target: ServerProcess): Promise<{ cpu: number; rss: number; storeFailures: number; graphCache: { hit: number; miss: number } }> {
+async function scrape(target: ServerProcess): Promise<{ cpu: number; gc: number; rss: number; storeFailures: number; graphCache: { hit: number; miss: number; renewal: number } }> {
   const text = await (await fetch(`${target.url}/metrics`)).text();
   const value = (name: string) => Number(text.match(new RegExp(`^${name} ([\\d.e+-]+)`, 'm'))?.[1] ?? Number.NaN);
-  const failures = [...text.matchAll(/^presence_store_failures_total(?:\{[^}]*\})? ([\d.e+-]+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+  const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
   const cache = (result: string) => Number(text.match(new RegExp(`^presence_graph_cache_reads_total\\{result="${result}"\\} ([\\d.e+-]+)`, 'm'))?.[1] ?? 0);
-  return { cpu: value('process_cpu_seconds_total'), rss: value('process_resident_memory_bytes'), storeFailures: failures, graphCache: { hit: cache('hit'), miss: cache('miss') } };
+  return {
+    cpu: value('process_cpu_seconds_total'),
+    // Time in GC pauses of every kind (prom-client's default metrics).
+    gc: sum(/^nodejs_gc_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)/gm),
+    rss: value('process_resident_memory_bytes'),
+    storeFailures: sum(/^presence_store_failures_total(?:\{[^}]*\})? ([\d.e+-]+)/gm),
+    graphCache: { hit: cache('hit'), miss: cache('miss'), renewal: cache('renewal') },
+  };
 }
 
 function selectionOf(q: string): string {

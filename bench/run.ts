@@ -510,7 +510,7 @@ const SECTIONS: Record<string, Section> = {
     const t = j.totals as Json | undefined;
     if (t) {
       lines.push(
-        `Server: ${fmt(numberAt(t, 'serverCpuSeconds'))} CPU s over ${fmt(numberAt(t, 'seconds'))} s (${fmt(numberAt(t, 'serverCpuMsPerRequest'), 1)} ms per request), ` +
+        `Server: ${fmt(numberAt(t, 'serverCpuSeconds'))} CPU s over ${fmt(numberAt(t, 'seconds'))} s (${fmt(numberAt(t, 'serverCpuMsPerRequest'), 1)} ms per request, of it ${fmt(numberAt(t, 'serverGcMsPerRequest'), 1)} ms in GC pauses), ` +
           `RSS ${fmt(numberAt(t, 'serverRssMb'))} MB; meanwhile on the same machine: load generator ${fmt(numberAt(t, 'clientCpuSeconds'))} CPU s, ` +
           `Neo4j ${fmt(numberAt(t, 'neo4jCpuSeconds'))} CPU s, Redis ${fmt(numberAt(t, 'redisCpuSeconds'))} CPU s, all cores ${fmt(numberAt(t, 'machineCpuBusyPercent'))} % busy, ${fmt(numberAt(t, 'otherCpuSeconds'))} CPU s by anything else (PostgreSQL, kernel, other runs). ` +
           `Store failures (answers made UNKNOWN by a store error): ${fmt(numberAt(t, 'storeFailures'))}.`,
@@ -615,10 +615,10 @@ function batchReadOpenLoop(j: Json): string[] {
   const lines = [
     '',
     `Open loop: ${fmt(open.arrivals)} arrivals over each rate's window (seconds, drain included; lengthened at low rates so that each query has ${fmt(numberAt(j, 'parameters.minSamples') ?? 'enough')} samples and its p99 is not its maximum), ${fmt(open.mix)}; ${fmt(open.client)}. ` +
-      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large).`,
+      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; renewals per request: background re-reads of relations used past half their life (nobody waits for them, but Neo4j and the server do the work); GC ms per request: the server's time in GC pauses (prom-client's nodejs_gc_duration_seconds), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large).`,
     '',
     ...table(
-      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'server CPU % of a core', 'machine busy %', 'other CPU s', 'saturated?'],
+      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'renewals per request', 'server CPU % of a core', 'server GC ms per request', 'machine busy %', 'other CPU s', 'saturated?'],
       series.map((r) => [
         numberAt(r, 'rate'),
         numberAt(r, 'seconds'),
@@ -634,7 +634,9 @@ function batchReadOpenLoop(j: Json): string[] {
         numberAt(r, 'maxInFlight'),
         ms1(numberAt(r, 'dispatchLagMs.p99')),
         numberAt(r, 'graphReadsPerRequest'),
+        numberAt(r, 'graphRenewalsPerRequest'),
         numberAt(r, 'serverCpuPercentOfOneCore'),
+        numberAt(r, 'serverGcMsPerRequest'),
         numberAt(r, 'machineCpuBusyPercent'),
         numberAt(r, 'otherCpuSeconds'),
         r.saturated === true ? `yes: ${fmt(r.saturatedBecause)}` : 'no',

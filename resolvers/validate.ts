@@ -29,16 +29,13 @@ export function idListArg(values: readonly unknown[], arg: string, max: number, 
  * Fails with USER_NOT_FOUND when any id names no registered user. Ids the graph cannot vouch for
  * (unreachable) pass: they read as UNKNOWN.
  */
-export async function requireRegistered(loaders: Pick<Loaders, 'audit'>, ids: readonly UserId[]): Promise<void> {
-  failUnlessRegistered(ids, await loaders.audit.loadMany(ids));
+export async function requireRegistered(loaders: Pick<Loaders, 'audits'>, ids: readonly UserId[]): Promise<void> {
+  failUnlessRegistered(ids, await loaders.audits(ids));
 }
 
 /** USER_NOT_FOUND for the ids whose audit says the graph has no such user (unreadable ones pass). */
-export function failUnlessRegistered(ids: readonly UserId[], audits: readonly (Audit | Error)[]): void {
-  const missing = ids.filter((_, i) => {
-    const a = audits[i];
-    return a !== undefined && !(a instanceof Error) && a.kind === 'missing';
-  });
+export function failUnlessRegistered(ids: readonly UserId[], audits: readonly Audit[]): void {
+  const missing = ids.filter((_, i) => audits[i]?.kind === 'missing');
   if (missing.length > 0) {
     const unique = [...new Set(missing)];
     throw fail(ErrorCode.USER_NOT_FOUND, `no such user${unique.length > 1 ? 's' : ''}: ${unique.slice(0, 10).join(', ')}${unique.length > 10 ? ', …' : ''} (users exist once they have signed in)`, {

@@ -87,7 +87,11 @@ describe('with a store down', () => {
 });
 
 describe('batching', () => {
-  it('should cost one read per store for a contacts page of 100', async () => {
+  /**
+   * A server on counting stores whose viewer lists `ids` as mutual contacts; then the background sweeper
+   * and drain are stopped and the counts zeroed, so that only the next request's reads count.
+   */
+  async function countingServer(ids: readonly string[]) {
     const hot = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
     const graph = switchable<ContactGraph>(new EmbeddedContactGraph(), 'graph');
     const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
@@ -95,18 +99,26 @@ describe('batching', () => {
     try {
       const viewer = await t.token('viewer');
       await gql(t.url, '{ me { id } }', {}, viewer);
-      for (let i = 0; i < 120; i++) {
-        const id = `c${String(i).padStart(3, '0')}`;
+      for (const id of ids) {
         await graph.store.ensureUser(id);
         await graph.store.addContact('viewer', id);
         await graph.store.addContact(id, 'viewer');
       }
-      // Only the request's reads count: stop the background sweeper and drain first.
       await t.server.sweeper.stop();
       await t.server.drain.stop();
       hot.reset();
       graph.reset();
       lastSeen.reset();
+      return { t, viewer, hot, graph, lastSeen };
+    } catch (error) {
+      await t.dispose();
+      throw error;
+    }
+  }
+
+  it('should cost one read per store for a contacts page of 100', async () => {
+    const { t, viewer, hot, graph, lastSeen } = await countingServer(Array.from({ length: 120 }, (_, i) => `c${String(i).padStart(3, '0')}`));
+    try {
       const res = await gql<{ contacts: { edges: { node: { userId: string; presence: { status: string } } }[]; pageInfo: { hasNextPage: boolean } } }>(
         t.url,
         '{ contacts(first: 100) { edges { node { userId presence { status lastSeen { ago } } } } pageInfo { hasNextPage endCursor } } }',
@@ -116,6 +128,29 @@ describe('batching', () => {
       expect(res.errors).toBeUndefined();
       expect(res.data!.contacts.edges).toHaveLength(100);
       expect(res.data!.contacts.pageInfo.hasNextPage).toBe(true);
+      expect(hot.calls).toEqual({ records: 1 });
+      expect(graph.calls).toEqual({ contacts: 1, audience: 1 });
+      expect(lastSeen.calls).toEqual({ lastSeen: 1 });
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('should read the union once per store when several fields of one query ask for overlapping users', async () => {
+    const ids = Array.from({ length: 30 }, (_, i) => `o${String(i).padStart(2, '0')}`);
+    const { t, viewer, hot, graph, lastSeen } = await countingServer(ids);
+    try {
+      const res = await gql<{ a: { userId: string }[]; b: { userId: string }[]; contacts: { edges: { node: { userId: string } }[] } }>(
+        t.url,
+        'query ($a: [ID!]!, $b: [ID!]!) { a: presences(userIds: $a) { userId status } b: presences(userIds: $b) { userId status } contacts(first: 10) { edges { node { userId presence { status } } } } }',
+        { a: ids.slice(0, 20), b: ids.slice(10, 30) },
+        viewer,
+      );
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.a.map((p) => p.userId)).toEqual(ids.slice(0, 20));
+      expect(res.data!.b.map((p) => p.userId)).toEqual(ids.slice(10, 30));
+      expect(res.data!.contacts.edges.map((e) => e.node.userId)).toEqual(ids.slice(0, 10));
+      // The two lists and the contacts page are one read per store: the tick's lists joined.
       expect(hot.calls).toEqual({ records: 1 });
       expect(graph.calls).toEqual({ contacts: 1, audience: 1 });
       expect(lastSeen.calls).toEqual({ lastSeen: 1 });
