@@ -65,6 +65,7 @@ import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
 import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
+import { metricSum, parseMetrics } from './ws-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -944,17 +945,19 @@ async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { 
 }
 
 async function scrape(target: ServerProcess): Promise<{ cpu: number; gc: number; rss: number; storeFailures: number; graphCache: { hit: number; miss: number; renewal: number } }> {
-  const text = await (await fetch(`${target.url}/metrics`)).text();
-  const value = (name: string) => Number(text.match(new RegExp(`^${name} ([\\d.e+-]+)`, 'm'))?.[1] ?? Number.NaN);
-  const sum = (pattern: RegExp) => [...text.matchAll(pattern)].reduce((n, m) => n + Number(m[1]), 0);
-  const cache = (result: string) => Number(text.match(new RegExp(`^presence_graph_cache_reads_total\\{result="${result}"\\} ([\\d.e+-]+)`, 'm'))?.[1] ?? 0);
+  const samples = parseMetrics(await (await fetch(`${target.url}/metrics`)).text());
+  const count = (name: string, match?: Record<string, string>) => metricSum(samples, name, match) || 0;
   return {
-    cpu: value('process_cpu_seconds_total'),
+    cpu: metricSum(samples, 'process_cpu_seconds_total'),
     // Time in GC pauses of every kind (prom-client's default metrics).
-    gc: sum(/^nodejs_gc_duration_seconds_sum(?:\{[^}]*\})? ([\d.e+-]+)/gm),
-    rss: value('process_resident_memory_bytes'),
-    storeFailures: sum(/^presence_store_failures_total(?:\{[^}]*\})? ([\d.e+-]+)/gm),
-    graphCache: { hit: cache('hit'), miss: cache('miss'), renewal: cache('renewal') },
+    gc: count('nodejs_gc_duration_seconds_sum'),
+    rss: metricSum(samples, 'process_resident_memory_bytes'),
+    storeFailures: count('presence_store_failures_total'),
+    graphCache: {
+      hit: count('presence_graph_cache_reads_total', { result: 'hit' }),
+      miss: count('presence_graph_cache_reads_total', { result: 'miss' }),
+      renewal: count('presence_graph_cache_reads_total', { result: 'renewal' }),
+    },
   };
 }
 

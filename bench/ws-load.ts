@@ -271,9 +271,12 @@ async function worker(): Promise<void> {
     send({ type: 'failed', message });
   };
 
-  function open(i: number, wsUrl: string, viewport: number, targets: number, perAddress: number, explicit?: string[], query = SUBSCRIPTION, device = true, exactSnapshot = true): Promise<number> {
+  /** Opens connection `i` of a `connect` request (its server, viewport and subscription as that asks). */
+  function open(i: number, msg: Extract<ToWorker, { type: 'connect' }>): Promise<number> {
+    const { viewport, targets, perAddress, query = SUBSCRIPTION, device = true, exactSnapshot = true } = msg;
+    const wsUrl = msg.wsUrls?.[i - msg.from] ?? msg.wsUrl;
     const address = sourceAddress(i, perAddress);
-    const ids = explicit ?? (viewport > 0 ? viewportOf(i, viewport, targets) : []);
+    const ids = msg.viewports?.[i - msg.from] ?? (viewport > 0 ? viewportOf(i, viewport, targets) : []);
     const token = tokens[i - tokenBase]!;
     return new Promise<number>((resolve, reject) => {
       const t0 = performance.now();
@@ -386,7 +389,7 @@ async function worker(): Promise<void> {
               Array.from({ length: Math.min(msg.concurrency, msg.to - msg.from) }, async () => {
                 while (next < msg.to && !failed) {
                   const i = next++;
-                  latencies.push(await open(i, msg.wsUrls?.[i - msg.from] ?? msg.wsUrl, msg.viewport, msg.targets, msg.perAddress, msg.viewports?.[i - msg.from], msg.query, msg.device, msg.exactSnapshot));
+                  latencies.push(await open(i, msg));
                   pending++;
                   if (pending >= 100 || performance.now() - lastReport > 200) {
                     send({ type: 'progress', done: pending });

@@ -23,7 +23,7 @@
  * Unregistered users are never cached (they may register any moment). Bounded by `maxEntries`: past it
  * the cache starts over and stops listening to everyone it held.
  */
-import { StoreUnavailableError, type PrivacyMode, type Relation, type UserId } from '../presence/index.js';
+import { heldLife, Renewals, StoreUnavailableError, type HeldLife, type PrivacyMode, type Relation, type UserId } from '../presence/index.js';
 import type { VisibilityFeed } from '../hot/port.js';
 import type { Audience, ContactGraph, ContactPage } from './port.js';
 
@@ -37,12 +37,9 @@ export interface CachedContactGraphOptions {
   readonly clock?: () => number;
 }
 
-interface Held<T> {
+/** A value with its life (presence/held.ts: the TTL less up to a quarter at random, renewed ahead). */
+interface Held<T> extends HeldLife {
   readonly value: T;
-  /** When it must be read again: its TTL, less up to a quarter at random. */
-  readonly until: number;
-  /** From when a use of it renews it in the background. */
-  readonly renewFrom: number;
 }
 
 /** What the cache answered from memory, what it had to read, and what it read again ahead (tests, metrics). */
@@ -75,7 +72,7 @@ export class CachedContactGraph implements ContactGraph {
   /** When the cache last started over (a generation). */
   #resetAt = 0;
   /** Renewals in flight: a viewer's relations, or `${user}|${page key}`. */
-  readonly #renewing = new Set<string>();
+  readonly #renewals = new Renewals<string>();
   readonly stats: CacheStats = { hits: 0, misses: 0, renewals: 0 };
 
   constructor(inner: ContactGraph, feed: VisibilityFeed, options: CachedContactGraphOptions = {}) {
@@ -161,14 +158,9 @@ export class CachedContactGraph implements ContactGraph {
     this.#renew(viewerId, () => this.#readAudience(viewerId, targetIds));
   }
 
-  /** One background read per key at a time; a failed one changes nothing (the entries expire as they would). */
+  /** One background read per key at a time (presence/held.ts). */
   #renew(key: string, read: () => Promise<unknown>): void {
-    if (this.#renewing.has(key)) return;
-    this.#renewing.add(key);
-    this.stats.renewals++;
-    read()
-      .catch(() => undefined)
-      .finally(() => this.#renewing.delete(key));
+    if (this.#renewals.renew([key], read)) this.stats.renewals++;
   }
 
   users(userIds: readonly UserId[]): Promise<Map<UserId, PrivacyMode>> {
@@ -250,9 +242,7 @@ export class CachedContactGraph implements ContactGraph {
 
   #put<K, T>(map: Map<K, Held<T>>, key: K, value: T, at: number): void {
     if (!map.has(key)) this.#entries++;
-    // Jittered, so what was read together (a warm-up, a busy minute) is not read again all at once.
-    const life = this.#ttlMs * (1 - Math.random() / 4);
-    map.set(key, { value, until: at + life, renewFrom: at + life * this.#renewAfter });
+    map.set(key, { value, ...heldLife(at, this.#ttlMs, this.#renewAfter, Math.random()) });
   }
 
   #forget(userId: UserId): void {

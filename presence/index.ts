@@ -7,3 +7,4 @@ export * from './state.js';
 export * from './privacy.js';
 export * from './view.js';
 export * from './errors.js';
+export * from './held.js';

@@ -4,10 +4,12 @@
  */
 import {
   apply,
+  heldLife,
   initialState,
   nextDue,
   nextIdle,
   refreshDevice,
+  Renewals,
   StoreUnavailableError,
   type Activity,
   type Applied,
@@ -78,9 +80,9 @@ export class PresenceService {
    */
   readonly #committed = new LRUCache<UserId, UserState>({ max: 50_000 });
   /** Durable reads held (false: the store has none), each with when a use of it renews it (half its life). */
-  readonly #durable: LRUCache<UserId, { readonly seen: DurableLastSeen | false; readonly renewAt: number }>;
+  readonly #durable: LRUCache<UserId, { readonly seen: DurableLastSeen | false; readonly renewFrom: number }>;
   /** Durable reads renewing in the background (users held past half their TTL). */
-  readonly #renewing = new Set<UserId>();
+  readonly #renewals = new Renewals<UserId>();
   /** Device bindings confirmed by the hot store (they are sticky), so a refresh skips the claim. */
   readonly #owners = new LRUCache<DeviceId, UserId>({ max: 100_000, ttl: 3_600_000 });
 
@@ -191,18 +193,11 @@ export class PresenceService {
       if (held === undefined) unread.push(id);
       else {
         if (held.seen) durable.set(id, held.seen);
-        if (now >= held.renewAt && !this.#renewing.has(id)) aging.push(id);
+        if (now >= held.renewFrom) aging.push(id);
       }
     }
     // Held past half their TTL: answered from memory now, read again in the background.
-    if (aging.length > 0) {
-      for (const id of aging) this.#renewing.add(id);
-      this.#readDurable(aging)
-        .catch(() => undefined)
-        .finally(() => {
-          for (const id of aging) this.#renewing.delete(id);
-        });
-    }
+    this.#renewals.renew(aging, (ids) => this.#readDurable(ids));
     if (unread.length > 0) {
       try {
         const read = await this.#readDurable(unread);
@@ -227,9 +222,9 @@ export class PresenceService {
     const read = await this.#lastSeen.lastSeen(ids);
     const now = this.clock();
     for (const id of ids) {
-      // Jittered TTL: what was read together is not read again all at once.
-      const life = DURABLE_READ_TTL_MS * (1 - Math.random() / 4);
-      this.#durable.set(id, { seen: read.get(id) ?? false, renewAt: now + life / 2 }, { ttl: life });
+      // Jittered (presence/held.ts): what was read together is not read again all at once.
+      const { until, renewFrom } = heldLife(now, DURABLE_READ_TTL_MS, 0.5, Math.random());
+      this.#durable.set(id, { seen: read.get(id) ?? false, renewFrom }, { ttl: until - now });
     }
     return read;
   }
