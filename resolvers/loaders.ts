@@ -1,7 +1,7 @@
 /**
  * Per-request dataloaders: however many presences a query touches, each store is read once per tick —
- * one hot-store read (with one durable last-seen read for users it does not hold) and one contact-graph
- * `audience` for this viewer, the two at the same time.
+ * one contact-graph `audience` for this viewer, then one hot-store read (with one durable last-seen read
+ * for users it does not hold) of only the users the viewer may see: a hidden user's state is never read.
  *
  * They load lists, not single ids: every list asked in the same tick joins one read of their union, and
  * each caller gets its own list back, in order, from one promise. DataLoader's `loadMany` makes a promise
@@ -34,9 +34,11 @@ export interface Loaders {
   readonly records: ListLoader<PresenceRecord | null>;
   readonly audits: ListLoader<Audit>;
   /**
-   * What this viewer is shown of each user, in order. Both loads start at once and every view is then
-   * computed synchronously: a 500-id read makes two batches and no per-id work beyond them.
-   * With `mustExist`, fails with USER_NOT_FOUND (from the same graph read) when an id names no user.
+   * What this viewer is shown of each user, in order. The graph first (its answers are mostly held in
+   * memory: graph/cached.ts), then the hot store for the users whose status the viewer may see, and
+   * only those: a 500-id read makes two batches and no per-id work beyond them, and users hidden by
+   * privacy (or by a graph that cannot be read) cost no hot-store or last-seen read at all.
+   * With `mustExist`, fails with USER_NOT_FOUND (from the graph read) before anything else is read.
    */
   views(ids: readonly UserId[], options?: { mustExist?: boolean }): Promise<PresenceView[]>;
   /** The viewer's own privacy mode; undefined when the graph cannot be read. */
@@ -118,13 +120,17 @@ export function createLoaders(app: App, viewerId: UserId): Loaders {
     records,
     audits,
     async views(ids, options = {}) {
-      const [recs, auds] = await Promise.all([records(ids), audits(ids)]);
+      const auds = await audits(ids);
       if (options.mustExist) failUnlessRegistered(ids, auds);
       const privacy = await loaders.viewerPrivacy();
-      return ids.map((id, i) => {
+      const visibility = ids.map((id, i) => {
         const aud = auds[i]!;
-        return viewPresence(id, recs[i]!, decideVisibility(viewerId, id, privacy, aud.kind === 'ok' ? aud.relation : undefined));
+        return decideVisibility(viewerId, id, privacy, aud.kind === 'ok' ? aud.relation : undefined);
       });
+      const shown = ids.filter((_, i) => visibility[i]!.status);
+      const recs = new Map<UserId, PresenceRecord | null>();
+      if (shown.length > 0) (await records(shown)).forEach((rec, i) => recs.set(shown[i]!, rec));
+      return ids.map((id, i) => viewPresence(id, recs.get(id) ?? null, visibility[i]!));
     },
     async viewerPrivacy() {
       if (!viewerPrivacy) await audits([viewerId]);

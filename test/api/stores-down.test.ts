@@ -158,4 +158,65 @@ describe('batching', () => {
       await t.dispose();
     }
   });
+
+  it('should read the hot store and the last-seen store only for the users the viewer may see', async () => {
+    const ids = ['m0', 'm1', 'm2'];
+    const { t, viewer, hot, graph, lastSeen } = await countingServer(ids);
+    try {
+      // Hidden from the viewer: a CONTACTS user who does not list them, a NOBODY contact, a contact
+      // who blocked them. Visible: the mutual contacts m0 and m2, and the viewer themself.
+      for (const id of ['stranger', 'nobody', 'blocker']) await graph.store.ensureUser(id);
+      await graph.store.addContact('nobody', 'viewer');
+      await graph.store.setPrivacy('nobody', 'NOBODY');
+      await graph.store.addContact('blocker', 'viewer');
+      await graph.store.block('blocker', 'viewer');
+      await graph.store.setPrivacy('m1', 'NOBODY');
+      hot.reset();
+      graph.reset();
+      lastSeen.reset();
+      const asked = ['stranger', 'm0', 'nobody', 'm1', 'viewer', 'blocker', 'm2'];
+      const res = await gql<{ presences: { userId: string; status: string }[] }>(t.url, 'query ($ids: [ID!]!) { presences(userIds: $ids) { userId status } }', { ids: asked }, viewer);
+      expect(res.errors).toBeUndefined();
+      expect(res.data!.presences).toEqual([
+        { userId: 'stranger', status: 'UNKNOWN' },
+        { userId: 'm0', status: 'OFFLINE' },
+        { userId: 'nobody', status: 'UNKNOWN' },
+        { userId: 'm1', status: 'UNKNOWN' },
+        { userId: 'viewer', status: 'OFFLINE' },
+        { userId: 'blocker', status: 'UNKNOWN' },
+        { userId: 'm2', status: 'OFFLINE' },
+      ]);
+      expect(graph.calls).toEqual({ audience: 1 });
+      expect(hot.args.records).toEqual([[['m0', 'viewer', 'm2']]]);
+      expect(lastSeen.args.lastSeen).toEqual([[['m0', 'viewer', 'm2']]]);
+
+      // With the graph down nobody else can be proven visible: only the viewer's own state is read.
+      graph.down = true;
+      hot.reset();
+      lastSeen.reset();
+      const down = await gql<{ presences: { userId: string; status: string }[] }>(t.url, 'query ($ids: [ID!]!) { presences(userIds: $ids) { userId status } }', { ids: ['m0', 'viewer'] }, viewer);
+      expect(down.data!.presences).toEqual([
+        { userId: 'm0', status: 'UNKNOWN' },
+        { userId: 'viewer', status: 'OFFLINE' },
+      ]);
+      expect(hot.args.records).toEqual([[['viewer']]]);
+    } finally {
+      await t.dispose();
+    }
+  });
+
+  it('should read nothing but the graph when no asked user may be seen', async () => {
+    const { t, viewer, hot, graph, lastSeen } = await countingServer(['h0']);
+    try {
+      await graph.store.setPrivacy('h0', 'NOBODY');
+      hot.reset();
+      lastSeen.reset();
+      const res = await gql<{ presences: { userId: string; status: string; lastSeen: unknown }[] }>(t.url, '{ presences(userIds: ["h0"]) { userId status lastSeen { ago } } }', {}, viewer);
+      expect(res.data!.presences).toEqual([{ userId: 'h0', status: 'UNKNOWN', lastSeen: null }]);
+      expect(hot.calls).toEqual({});
+      expect(lastSeen.calls).toEqual({});
+    } finally {
+      await t.dispose();
+    }
+  });
 });
