@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthError, createVerifier, signToken } from '../../server/auth.js';
 
 const SECRET = 'verifier-test-secret-0123456789abcdef';
-const config = { auth: { kind: 'secret' as const, secret: SECRET }, jwtIssuer: undefined, jwtAudience: undefined };
+const config = { auth: { kind: 'secret' as const, secret: SECRET, dev: false }, jwtIssuer: undefined, jwtAudience: undefined };
 const T0 = Date.parse('2026-11-23T12:00:00Z');
 
 function clockAt(start: number) {
