@@ -30,7 +30,7 @@ import type { Audience, ContactGraph, ContactPage } from './port.js';
 export interface CachedContactGraphOptions {
   /** Entries (relations, modes, pages) held at most; past it the cache starts over. Default 500 000 (~60 MB). */
   readonly maxEntries?: number;
-  /** An entry older than this is read again, whatever was heard (each entry up to a quarter sooner, at random, so they do not all expire at once). Default 60 000 ms. */
+  /** An entry older than this is read again, whatever was heard (each read's entries up to a quarter sooner, at random, so reads made together do not all expire at once). Default 60 000 ms. */
   readonly ttlMs?: number;
   /** Past this share of its life, an entry used is renewed in the background. Default 0.5; 1: never ahead. */
   readonly renewAfter?: number;
@@ -131,13 +131,14 @@ export class CachedContactGraph implements ContactGraph {
   /** Reads `viewerId`'s mode and relations to `targetIds` from the graph, keeping what may be kept. */
   async #readAudience(viewerId: UserId, targetIds: readonly UserId[]): Promise<Audience> {
     const { value: read, keep } = await this.#read([viewerId, ...targetIds], () => this.#inner.audience(viewerId, targetIds));
-    const at = this.#clock();
-    if (read.viewerPrivacy !== undefined && keep(viewerId)) this.#put(this.#privacy, viewerId, read.viewerPrivacy, at);
+    // One life for all this read brought (presence/held.ts): it comes due, and is renewed, as one read.
+    const life = this.#life();
+    if (read.viewerPrivacy !== undefined && keep(viewerId)) this.#put(this.#privacy, viewerId, read.viewerPrivacy, life);
     for (const [id, relation] of read.relations) {
       if (!keep(id)) continue;
       let byViewer = this.#relations.get(id);
       if (!byViewer) this.#relations.set(id, (byViewer = new Map()));
-      this.#put(byViewer, viewerId, relation, at);
+      this.#put(byViewer, viewerId, relation, life);
     }
     this.#bound();
     return read;
@@ -148,7 +149,7 @@ export class CachedContactGraph implements ContactGraph {
     if (keep(userId)) {
       let byKey = this.#pages.get(userId);
       if (!byKey) this.#pages.set(userId, (byKey = new Map()));
-      this.#put(byKey, key, page, this.#clock());
+      this.#put(byKey, key, page, this.#life());
       this.#bound();
     }
     return page;
@@ -240,9 +241,14 @@ export class CachedContactGraph implements ContactGraph {
     return held && now < held.until ? held : undefined;
   }
 
-  #put<K, T>(map: Map<K, Held<T>>, key: K, value: T, at: number): void {
+  /** The life of a read made now. */
+  #life(): HeldLife {
+    return heldLife(this.#clock(), this.#ttlMs, this.#renewAfter, Math.random());
+  }
+
+  #put<K, T>(map: Map<K, Held<T>>, key: K, value: T, life: HeldLife): void {
     if (!map.has(key)) this.#entries++;
-    map.set(key, { value, ...heldLife(at, this.#ttlMs, this.#renewAfter, Math.random()) });
+    map.set(key, { value, until: life.until, renewFrom: life.renewFrom });
   }
 
   #forget(userId: UserId): void {

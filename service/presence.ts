@@ -221,11 +221,9 @@ export class PresenceService {
   async #readDurable(ids: readonly UserId[]): Promise<Map<UserId, DurableLastSeen>> {
     const read = await this.#lastSeen.lastSeen(ids);
     const now = this.clock();
-    for (const id of ids) {
-      // Jittered (presence/held.ts): what was read together is not read again all at once.
-      const { until, renewFrom } = heldLife(now, DURABLE_READ_TTL_MS, 0.5, Math.random());
-      this.#durable.set(id, { seen: read.get(id) ?? false, renewFrom }, { ttl: until - now });
-    }
+    // One jittered life for the whole read (presence/held.ts): it comes due, and is renewed, as one read.
+    const { until, renewFrom } = heldLife(now, DURABLE_READ_TTL_MS, 0.5, Math.random());
+    for (const id of ids) this.#durable.set(id, { seen: read.get(id) ?? false, renewFrom }, { ttl: until - now });
     return read;
   }
 

@@ -199,24 +199,50 @@ describe('CachedContactGraph', () => {
     expect(graph.stats.misses).toBe(misses);
   });
 
-  it('should spread the expiries of what it read together over the last quarter of the TTL', async () => {
+  it('should spread the expiries of reads made together, by different viewers, over the last quarter of the TTL', async () => {
     const { inner, graph, clock } = await setup({ ttlMs: 60_000, renewAfter: 1 });
-    const targets = Array.from({ length: 200 }, (_, i) => `t${i}`);
-    for (const id of targets) await inner.ensureUser(id);
-    await graph.audience('viewer', targets);
-    const reread = async () => {
-      const asked: string[] = [];
-      const read = inner.audience.bind(inner);
-      inner.audience = async (viewerId, ids) => (asked.push(...ids), read(viewerId, ids));
-      await graph.audience('viewer', targets);
-      inner.audience = read;
-      return asked.length;
-    };
+    const viewers = Array.from({ length: 200 }, (_, i) => `v${i}`);
+    for (const id of viewers) await inner.ensureUser(id);
+    for (const viewer of viewers) await graph.audience(viewer, ['alice']);
     clock.now += 52_500;
-    const half = await reread();
+    inner.queries = 0;
+    for (const viewer of viewers) await graph.audience(viewer, ['alice']);
     // About half expired by the middle of the last quarter; none all at once.
-    expect(half).toBeGreaterThan(40);
-    expect(half).toBeLessThan(160);
+    expect(inner.queries).toBeGreaterThan(40);
+    expect(inner.queries).toBeLessThan(160);
+  });
+
+  it('should hold what one read brought on one life: it expires, and is renewed, as one read', async () => {
+    const targets = Array.from({ length: 200 }, (_, i) => `t${i}`);
+    const reads = async (graph: CachedContactGraph, inner: EmbeddedContactGraph, clock: { now: number }, from: number, to: number) => {
+      const asked: number[] = [];
+      const read = inner.audience.bind(inner);
+      inner.audience = async (viewerId, ids) => (asked.push(ids.length), read(viewerId, ids));
+      const start = clock.now;
+      // The viewer comes back every 2 s.
+      for (let at = from; at <= to; at += 2_000) {
+        clock.now = start + at;
+        await graph.audience('viewer', targets);
+        await settle();
+      }
+      inner.audience = read;
+      return asked;
+    };
+
+    // Expiry alone (no renewal ahead): somewhere in the last quarter of the TTL, all 200 at once.
+    const expiring = await setup({ ttlMs: 60_000, renewAfter: 1 });
+    for (const id of targets) await expiring.inner.ensureUser(id);
+    await expiring.graph.audience('viewer', targets);
+    expect(await reads(expiring.graph, expiring.inner, expiring.clock, 2_000, 60_000)).toEqual([200]);
+
+    // Renewed ahead: one background read of all 200 once past half their life, then none until the next half.
+    const renewing = await setup({ ttlMs: 60_000 });
+    for (const id of targets) await renewing.inner.ensureUser(id);
+    await renewing.graph.audience('viewer', targets);
+    const misses = renewing.graph.stats.misses;
+    expect(await reads(renewing.graph, renewing.inner, renewing.clock, 2_000, 44_000)).toEqual([200]);
+    expect(renewing.graph.stats.renewals).toBe(1);
+    expect(renewing.graph.stats.misses).toBe(misses);
   });
 
   it('should start over, and stop listening to everyone it held, past its bound', async () => {
