@@ -18,6 +18,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
@@ -224,7 +225,21 @@ export type FromWorker =
   | { type: 'stats'; rss: number; heapUsed: number; cpuSeconds: number; openFiles: number | null; live: number; dropped: number; updates: number; ended: number }
   | { type: 'reset' }
   /** Receipt i: user `users[user[i]]`, version `version[i]`, arrived at `at[i]` (epoch ms). */
-  | { type: 'receipts'; users: string[]; user: Uint32Array; version: Uint32Array; at: Float64Array; frames: number; presences: number; bytes: number }
+  | {
+      type: 'receipts';
+      users: string[];
+      user: Uint32Array;
+      version: Uint32Array;
+      at: Float64Array;
+      frames: number;
+      presences: number;
+      bytes: number;
+      /**
+       * This worker's event-loop delay while it recorded (2 ms resolution: an idle loop reads ≈ 2 ms):
+       * how late its arrival stamps could be because it was busy, the measuring side's share of a latency.
+       */
+      loopLagMs: { p50: number; p99: number; max: number } | null;
+    }
   | { type: 'failed'; message: string };
 
 async function worker(): Promise<void> {
@@ -255,6 +270,7 @@ async function worker(): Promise<void> {
   let receiptVersion = new Uint32Array(1 << 16);
   let receiptAt = new Float64Array(1 << 16);
   let receipts = 0;
+  let loopLag: IntervalHistogram | undefined;
   const grow = <A extends Uint32Array | Float64Array>(array: A): A => {
     const grown = new (array.constructor as new (n: number) => A)(array.length * 2);
     grown.set(array);
@@ -402,6 +418,10 @@ async function worker(): Promise<void> {
             if (pending > 0) send({ type: 'progress', done: pending });
             tokens = [];
             recording = msg.record === true;
+            if (recording && !loopLag) {
+              loopLag = monitorEventLoopDelay({ resolution: 2 });
+              loopLag.enable();
+            }
             send({ type: 'connected', latencies });
             return;
           }
@@ -412,8 +432,10 @@ async function worker(): Promise<void> {
             return;
           }
           case 'receipts': {
-            send({ type: 'receipts', users: [...users], user: receiptUser.slice(0, receipts), version: receiptVersion.slice(0, receipts), at: receiptAt.slice(0, receipts), frames, presences, bytes });
+            const lagMs = loopLag ? { p50: round(loopLag.percentile(50) / 1e6, 1), p99: round(loopLag.percentile(99) / 1e6, 1), max: round(loopLag.max / 1e6, 1) } : null;
+            send({ type: 'receipts', users: [...users], user: receiptUser.slice(0, receipts), version: receiptVersion.slice(0, receipts), at: receiptAt.slice(0, receipts), frames, presences, bytes, loopLagMs: lagMs });
             receipts = frames = presences = bytes = 0;
+            loopLag?.reset();
             return;
           }
           case 'closing':
