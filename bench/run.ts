@@ -72,8 +72,10 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'batch-read',
     what: '`presences(userIds: 500)` and `contacts(first: 100)` over HTTP, closed loop (concurrent clients re-sending at once) and open loop (requests on a schedule at fixed rates), one server process',
-    // Closed loop, then the open-loop rates on the same setup (one bulk load for all).
-    args: ['--users', '20000', '--seconds', '10', '--concurrency', '32', '--mode', 'both', '--rates', '10,20,40,60,80,100', '--rate-seconds', '12'],
+    // Closed loop, then the open-loop rates on the same setup (one bulk load for all). The rates reach
+    // past half of the closed-loop maximum (≈ 400 req/s at ab7ff70), so the goal is judged near half
+    // saturation, not below it.
+    args: ['--users', '20000', '--seconds', '10', '--concurrency', '32', '--mode', 'both', '--rates', '10,20,40,100,150,200,250', '--rate-seconds', '12'],
   },
   {
     name: 'offline',
