@@ -127,10 +127,10 @@ export function createLoaders(app: App, viewerId: UserId): Loaders {
         const aud = auds[i]!;
         return decideVisibility(viewerId, id, privacy, aud.kind === 'ok' ? aud.relation : undefined);
       });
-      const shown = ids.filter((_, i) => visibility[i]!.status);
-      const recs = new Map<UserId, PresenceRecord | null>();
-      if (shown.length > 0) (await records(shown)).forEach((rec, i) => recs.set(shown[i]!, rec));
-      return ids.map((id, i) => viewPresence(id, recs.get(id) ?? null, visibility[i]!));
+      const shown = await records(ids.filter((_, i) => visibility[i]!.status));
+      // `shown` follows `ids` with the hidden ones left out: walk both in step.
+      let k = 0;
+      return ids.map((id, i) => viewPresence(id, visibility[i]!.status ? shown[k++]! : null, visibility[i]!));
     },
     async viewerPrivacy() {
       if (!viewerPrivacy) await audits([viewerId]);

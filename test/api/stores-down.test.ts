@@ -89,9 +89,13 @@ describe('with a store down', () => {
 describe('batching', () => {
   /**
    * A server on counting stores whose viewer lists `ids` as mutual contacts; then the background sweeper
-   * and drain are stopped and the counts zeroed, so that only the next request's reads count.
+   * and drain are stopped and the counts zeroed, so that only the next request's reads count. `body` runs
+   * against it; the server is disposed of however `body` ends.
    */
-  async function countingServer(ids: readonly string[]) {
+  async function withCountingServer(
+    ids: readonly string[],
+    body: (server: { t: TestServer; viewer: string; hot: Switchable<HotStore>; graph: Switchable<ContactGraph>; lastSeen: Switchable<LastSeenStore> }) => Promise<void>,
+  ): Promise<void> {
     const hot = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
     const graph = switchable<ContactGraph>(new EmbeddedContactGraph(), 'graph');
     const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
@@ -109,16 +113,14 @@ describe('batching', () => {
       hot.reset();
       graph.reset();
       lastSeen.reset();
-      return { t, viewer, hot, graph, lastSeen };
-    } catch (error) {
+      await body({ t, viewer, hot, graph, lastSeen });
+    } finally {
       await t.dispose();
-      throw error;
     }
   }
 
   it('should cost one read per store for a contacts page of 100', async () => {
-    const { t, viewer, hot, graph, lastSeen } = await countingServer(Array.from({ length: 120 }, (_, i) => `c${String(i).padStart(3, '0')}`));
-    try {
+    await withCountingServer(Array.from({ length: 120 }, (_, i) => `c${String(i).padStart(3, '0')}`), async ({ t, viewer, hot, graph, lastSeen }) => {
       const res = await gql<{ contacts: { edges: { node: { userId: string; presence: { status: string } } }[]; pageInfo: { hasNextPage: boolean } } }>(
         t.url,
         '{ contacts(first: 100) { edges { node { userId presence { status lastSeen { ago } } } } pageInfo { hasNextPage endCursor } } }',
@@ -131,15 +133,12 @@ describe('batching', () => {
       expect(hot.calls).toEqual({ records: 1 });
       expect(graph.calls).toEqual({ contacts: 1, audience: 1 });
       expect(lastSeen.calls).toEqual({ lastSeen: 1 });
-    } finally {
-      await t.dispose();
-    }
+    });
   });
 
   it('should read the union once per store when several fields of one query ask for overlapping users', async () => {
     const ids = Array.from({ length: 30 }, (_, i) => `o${String(i).padStart(2, '0')}`);
-    const { t, viewer, hot, graph, lastSeen } = await countingServer(ids);
-    try {
+    await withCountingServer(ids, async ({ t, viewer, hot, graph, lastSeen }) => {
       const res = await gql<{ a: { userId: string }[]; b: { userId: string }[]; contacts: { edges: { node: { userId: string } }[] } }>(
         t.url,
         'query ($a: [ID!]!, $b: [ID!]!) { a: presences(userIds: $a) { userId status } b: presences(userIds: $b) { userId status } contacts(first: 10) { edges { node { userId presence { status } } } } }',
@@ -154,15 +153,12 @@ describe('batching', () => {
       expect(hot.calls).toEqual({ records: 1 });
       expect(graph.calls).toEqual({ contacts: 1, audience: 1 });
       expect(lastSeen.calls).toEqual({ lastSeen: 1 });
-    } finally {
-      await t.dispose();
-    }
+    });
   });
 
   it('should read the hot store and the last-seen store only for the users the viewer may see', async () => {
     const ids = ['m0', 'm1', 'm2'];
-    const { t, viewer, hot, graph, lastSeen } = await countingServer(ids);
-    try {
+    await withCountingServer(ids, async ({ t, viewer, hot, graph, lastSeen }) => {
       // Hidden from the viewer: a CONTACTS user who does not list them, a NOBODY contact, a contact
       // who blocked them. Visible: the mutual contacts m0 and m2, and the viewer themself.
       for (const id of ['stranger', 'nobody', 'blocker']) await graph.store.ensureUser(id);
@@ -200,14 +196,11 @@ describe('batching', () => {
         { userId: 'viewer', status: 'OFFLINE' },
       ]);
       expect(hot.args.records).toEqual([[['viewer']]]);
-    } finally {
-      await t.dispose();
-    }
+    });
   });
 
   it('should read nothing but the graph when no asked user may be seen', async () => {
-    const { t, viewer, hot, graph, lastSeen } = await countingServer(['h0']);
-    try {
+    await withCountingServer(['h0'], async ({ t, viewer, hot, graph, lastSeen }) => {
       await graph.store.setPrivacy('h0', 'NOBODY');
       hot.reset();
       lastSeen.reset();
@@ -215,8 +208,6 @@ describe('batching', () => {
       expect(res.data!.presences).toEqual([{ userId: 'h0', status: 'UNKNOWN', lastSeen: null }]);
       expect(hot.calls).toEqual({});
       expect(lastSeen.calls).toEqual({});
-    } finally {
-      await t.dispose();
-    }
+    });
   });
 });

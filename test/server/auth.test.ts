@@ -21,11 +21,17 @@ async function reason(promise: Promise<unknown>): Promise<string> {
   return (error as AuthError).reason;
 }
 
+/** A verifier on a clock at T0 holding tokens `holdMs`, and alice's token signed at T0 for `ttlSeconds`. */
+async function verifierAt(holdMs: number, ttlSeconds: number) {
+  const clock = clockAt(T0);
+  const verify = createVerifier(config, { clock: clock.read, holdMs });
+  const token = await signToken(SECRET, 'alice', { now: T0, ttlSeconds });
+  return { clock, verify, token };
+}
+
 describe('createVerifier', () => {
   it('should check a token once and answer it again from what passed', async () => {
-    const clock = clockAt(T0);
-    const verify = createVerifier(config, { clock: clock.read });
-    const token = await signToken(SECRET, 'alice', { now: T0, ttlSeconds: 3600 });
+    const { clock, verify, token } = await verifierAt(60_000, 3600);
     const first = await verify(`Bearer ${token}`);
     clock.now += 30_000;
     const again = await verify(`Bearer ${token}`);
@@ -35,9 +41,7 @@ describe('createVerifier', () => {
   });
 
   it('should check the signature again once the hold is over', async () => {
-    const clock = clockAt(T0);
-    const verify = createVerifier(config, { clock: clock.read, holdMs: 60_000 });
-    const token = await signToken(SECRET, 'alice', { now: T0, ttlSeconds: 3600 });
+    const { clock, verify, token } = await verifierAt(60_000, 3600);
     await verify(token);
     clock.now += 60_001;
     expect(await verify(token)).toMatchObject({ userId: 'alice' });
@@ -45,9 +49,7 @@ describe('createVerifier', () => {
   });
 
   it('should never answer a token from memory past its expiry', async () => {
-    const clock = clockAt(T0);
-    const verify = createVerifier(config, { clock: clock.read, holdMs: 60_000 });
-    const token = await signToken(SECRET, 'alice', { now: T0, ttlSeconds: 10 });
+    const { clock, verify, token } = await verifierAt(60_000, 10);
     await verify(token);
     clock.now += 9_000;
     await verify(token);
