@@ -17,8 +17,9 @@
  *   while the publishing process could not reach the feed; hot-store announcements retry until it can).
  *
  * Renewed ahead: an entry used past half its TTL is still answered from memory — it is within its TTL —
- * and read again in the background (one read per viewer or page at a time, under the same rules), so a
- * reader that comes back within the TTL never waits for the graph once it has been read.
+ * and read again in the background (one read per viewer or page at a time, under the same rules; one
+ * background read in flight per cache, the rest in line), so a reader that comes back within the TTL
+ * never waits for the graph once it has been read, and a wave of renewals never floods it.
  *
  * Unregistered users are never cached (they may register any moment). Bounded by `maxEntries`: past it
  * the cache starts over and stops listening to everyone it held.

@@ -184,9 +184,11 @@ describe('CachedContactGraph', () => {
     expect((await graph.audience('viewer', ['alice', 'bob'])).relations.get('alice')).toMatchObject({ privacy: 'EVERYONE' });
     expect((await graph.audience('viewer', ['alice'])).relations.get('alice')).toMatchObject({ privacy: 'EVERYONE' });
     expect(await graph.contacts('bob', 10, null)).toEqual({ ids: ['viewer'], hasNextPage: false });
-    await until(() => asked.length === 1 && inner.queries >= 1, 'one renewal of the relations and one of the page');
+    await until(() => asked.length === 1, 'the renewal of the relations');
     expect(asked).toEqual([['viewer', 'alice', 'bob']]);
+    // The page's renewal waits in line behind it: one background read at a time.
     expect(graph.stats.renewals).toBe(2);
+    expect(inner.queries).toBe(0);
     release();
     await until(() => inner.queries === 2, 'the renewals read');
     await settle();
@@ -197,6 +199,38 @@ describe('CachedContactGraph', () => {
     const misses = graph.stats.misses;
     expect((await graph.audience('viewer', ['alice'])).relations.get('alice')).toMatchObject({ privacy: 'NOBODY' });
     expect(graph.stats.misses).toBe(misses);
+  });
+
+  it('should renew a wave of viewers one background read at a time, and not hold a reader who must wait behind it', async () => {
+    const { inner, graph, clock } = await setup({ ttlMs: 60_000 });
+    const viewers = Array.from({ length: 20 }, (_, i) => `v${i}`);
+    for (const id of [...viewers, 'late']) await inner.ensureUser(id);
+    for (const viewer of viewers) await graph.audience(viewer, ['alice', 'bob']);
+    // Past any renewal point, before any expiry: every viewer comes back at once.
+    clock.now += 45_000;
+    const read = inner.audience.bind(inner);
+    let inFlight = 0;
+    let most = 0;
+    const started: string[] = [];
+    inner.audience = async (viewerId, ids) => {
+      started.push(viewerId);
+      most = Math.max(most, ++inFlight);
+      try {
+        await settle();
+        return await read(viewerId, ids);
+      } finally {
+        inFlight--;
+      }
+    };
+    for (const viewer of viewers) await graph.audience(viewer, ['alice', 'bob']);
+    expect(graph.stats.renewals).toBe(20);
+    // A viewer never read is a miss: it reads at once, alongside the renewal in flight, not after the line.
+    const renewedBefore = started.length;
+    await graph.audience('late', ['alice']);
+    expect(started.indexOf('late')).toBeLessThanOrEqual(renewedBefore);
+    await until(() => started.length === 21 && inFlight === 0, 'every renewal read');
+    expect(most).toBe(2);
+    expect(started.filter((id) => id !== 'late')).toEqual(viewers);
   });
 
   it('should spread the expiries of reads made together, by different viewers, over the last quarter of the TTL', async () => {
