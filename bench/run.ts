@@ -87,6 +87,12 @@ const SCENARIOS: readonly Scenario[] = [
     what: 'Per-user against sharded Redis channels: messages a process receives, publish rate, viewport churn',
     args: ['--users', '20000', '--watched', '2000', '--messages', '20000'],
   },
+  {
+    name: 'yoga-body-limit',
+    what:
+      "Why the server checks the body size itself: a one-field yoga server with yoga's body limit (the default) and without it, one keep-alive client back to back — requests/s, bytes promoted to V8's old generation per request, scavenge pauses",
+    args: ['--seconds', '5', '--rounds', '2'],
+  },
 ];
 
 /** This process's hard open-files limit (what `ulimit -n` may be raised to without root); Infinity when unknown. */

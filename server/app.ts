@@ -17,7 +17,7 @@ import { InterestIndex } from '../subscriptions/interest.js';
 import { PresenceRelay } from '../subscriptions/relay.js';
 import { createVerifier, signToken } from './auth.js';
 import type { Config } from './config.js';
-import { fail, ErrorCode } from './errors.js';
+import { fail, httpStatus, isRetryable, ErrorCode } from './errors.js';
 import { createMetrics } from './metrics.js';
 import type { Stores } from './stores.js';
 import { attachGateway, type Gateway } from './ws.js';
@@ -144,6 +144,8 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
       res.writeHead(302, { location: yoga.graphqlEndpoint });
       return res.end();
     }
+    const refusal = bodyRefusal(req, config.limits.maxBodyBytes);
+    if (refusal) return refuse(res, refusal, config.limits.maxBodyBytes);
     return yoga(req, res);
   };
 
@@ -189,6 +191,25 @@ async function readiness(stores: Stores): Promise<Record<'hot' | 'graph' | 'last
     Promise.race([p.then(() => 'up' as const), new Promise<'down'>((r) => setTimeout(() => r('down'), 2_000).unref())]).catch(() => 'down' as const);
   const [hot, graph, lastSeen] = await Promise.all([check(stores.hot.ping()), check(stores.graph.ping()), check(stores.lastSeen.ping())]);
   return { hot, graph, lastSeen };
+}
+
+/**
+ * Why a request body is refused before yoga reads it, if it is: over the limit by its Content-Length, or
+ * chunked (no Content-Length), whose size could only be learnt by reading it. Node's parser holds a body
+ * to its Content-Length, so one that passes here cannot grow past the limit. (yoga's own limit, off in
+ * server/yoga.ts, pipes every body through a stream to count it, whatever its Content-Length.)
+ */
+export function bodyRefusal(req: Pick<IncomingMessage, 'headers'>, limit: number): ErrorCode | null {
+  const length = req.headers['content-length'];
+  if (length !== undefined) return Number(length) > limit ? ErrorCode.PAYLOAD_TOO_LARGE : null;
+  return req.headers['transfer-encoding'] !== undefined ? ErrorCode.LENGTH_REQUIRED : null;
+}
+
+/** A GraphQL-over-HTTP error answer to a body never read; the connection closes after it, dropping the body. */
+function refuse(res: ServerResponse, code: ErrorCode, limit: number): void {
+  const message = code === ErrorCode.PAYLOAD_TOO_LARGE ? `Request body too large: at most ${limit} bytes` : 'Request body needs a Content-Length (chunked bodies are not accepted)';
+  res.setHeader('connection', 'close');
+  json(res, httpStatus(code) ?? 400, { errors: [{ message, extensions: { code, retryable: isRetryable(code), limit } }] });
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

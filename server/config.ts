@@ -83,6 +83,8 @@ export interface Limits {
   readonly maxDepth: number;
   readonly maxAliases: number;
   readonly maxTokens: number;
+  /** Bytes of one HTTP request body or one WebSocket message. */
+  readonly maxBodyBytes: number;
 }
 
 export const DEFAULT_LIMITS: Limits = {
@@ -94,6 +96,8 @@ export const DEFAULT_LIMITS: Limits = {
   maxDepth: 8,
   maxAliases: 20,
   maxTokens: 4000,
+  // The largest legal request (500 ids of 128 characters, 4000 tokens of query) is well under 200 KB.
+  maxBodyBytes: 1024 * 1024,
 };
 
 /** The well-known secret used when JWT_SECRET is unset outside production. Never for real users. */

@@ -27,6 +27,10 @@ export const ErrorCode = {
   CONFLICT: 'CONFLICT',
   /** Too deep, too many aliases or tokens, too costly. */
   QUERY_TOO_COMPLEX: 'QUERY_TOO_COMPLEX',
+  /** A request body over `limits.maxBodyBytes` (`extensions.limit`). HTTP 413. */
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  /** A request body sent without a Content-Length (chunked): its size must be known up front. HTTP 411. */
+  LENGTH_REQUIRED: 'LENGTH_REQUIRED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -45,11 +49,18 @@ export function isRetryable(code: string): boolean {
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   UNAUTHENTICATED: 401,
   RATE_LIMITED: 429,
+  PAYLOAD_TOO_LARGE: 413,
+  LENGTH_REQUIRED: 411,
 };
+
+/** The HTTP status that goes with a code, where one does. */
+export function httpStatus(code: ErrorCode): number | undefined {
+  return HTTP_STATUS[code];
+}
 
 /** A GraphQL error carrying `extensions.code` (and the HTTP status where one applies). */
 export function fail(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  const status = HTTP_STATUS[code];
+  const status = httpStatus(code);
   return new GraphQLError(message, {
     extensions: { code, retryable: isRetryable(code), ...extensions, ...(status ? { http: { status } } : {}) },
   });

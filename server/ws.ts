@@ -44,7 +44,8 @@ const SEND_HIGH_WATER_BYTES = 64 * 1024;
 const MAX_TIMER = 2 ** 31 - 1;
 
 export function attachGateway(httpServer: HttpServer, yoga: PresenceYoga, app: App, verify: Verifier): Gateway {
-  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint });
+  // A message over the body limit closes the socket with 1009 (Message Too Big) before it is buffered whole.
+  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: app.config.limits.maxBodyBytes });
   const sessions = new Map<WebSocket, Session>();
   /** Disconnects still being recorded; shutdown waits for them before the stores close. */
   const recording = new Set<Promise<unknown>>();

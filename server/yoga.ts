@@ -38,6 +38,11 @@ export function createPresenceYoga(app: App, verify: Verifier, graphiqlHeaders: 
     graphqlEndpoint: '/graphql',
     landingPage: false,
     logging: false,
+    // The body limit is server/app.ts's (bodyRefusal), by Content-Length before yoga reads anything.
+    // yoga's own pipes every body through a TransformStream to count it, and what that pipe allocates
+    // per request outlives two scavenges: copied, promoted, left for a major GC. `npm run
+    // bench:yoga-body-limit` shows it side by side (with it: ~11 KB promoted per request, 9 ms scavenges).
+    maxRequestBodySize: false,
     maskedErrors: { isDev: !config.production },
     graphiql: config.graphiql
       ? { title: 'presence-graph', defaultTabs: EXAMPLE_TABS, ...(graphiqlHeaders ? { headers: graphiqlHeaders } : {}), shouldPersistHeaders: true }

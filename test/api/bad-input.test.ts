@@ -1,4 +1,5 @@
 /** Every kind of bad input gets a clear error with an extensions.code, and changes nothing. */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codes, gql } from '../support/clients.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -85,6 +86,58 @@ describe('bad input over HTTP', () => {
     expect(bobNow.data).toEqual({ me: { status: 'ONLINE', version: 1, devices: [{ deviceId: 'bob-phone', platform: 'MOBILE', activity: 'ACTIVE' }] } });
     const aliceNow = await gql(t.url, '{ me { status devices { deviceId } } }', {}, alice);
     expect(aliceNow.data).toEqual({ me: { status: 'OFFLINE', devices: [] } });
+  });
+
+  /**
+   * A POST to /graphql whose headers go out at once; the body (if any) only once asked for, so a refusal
+   * made from the headers alone is seen before a byte of it is sent. Whether the server closed after it.
+   */
+  const rawPost = (headers: Record<string, string | number>, body?: string) =>
+    new Promise<{ status: number; json: any; connection: string | undefined; closed: boolean }>((resolve, reject) => {
+      const url = new URL(`${t.url}/graphql`);
+      const req = http.request({ agent: false, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${alice}`, ...headers } }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () => {
+          const answer = { status: res.statusCode!, json: JSON.parse(text), connection: res.headers.connection };
+          if (req.socket?.destroyed) resolve({ ...answer, closed: true });
+          else req.socket?.once('close', () => resolve({ ...answer, closed: true }));
+        });
+      });
+      req.on('error', reject);
+      if (body === undefined) req.flushHeaders();
+      else req.end(body);
+    });
+
+  const limit = () => t.config.limits.maxBodyBytes;
+
+  it('should refuse a body over the limit from its Content-Length alone: 413 PAYLOAD_TOO_LARGE, nothing applied, connection closed', async () => {
+    const refused = await rawPost({ 'content-length': limit() + 1 });
+    expect(refused.status).toBe(413);
+    expect(refused.json.errors[0].extensions).toEqual({ code: 'PAYLOAD_TOO_LARGE', retryable: false, limit: limit() });
+    expect(refused.connection).toBe('close');
+    expect(refused.closed).toBe(true);
+    // The same mutation padded past the limit, sent whole: refused, and no device was registered.
+    const mutation = 'mutation { heartbeat(deviceId: "padded-dev", platform: WEB) { ttlMs } }';
+    const padded = JSON.stringify({ query: mutation, variables: { pad: 'x'.repeat(limit()) } });
+    expect((await rawPost({ 'content-length': Buffer.byteLength(padded) }, padded)).status).toBe(413);
+    expect((await gql(t.url, '{ me { devices { deviceId } } }', {}, alice)).data).toEqual({ me: { devices: [] } });
+  });
+
+  it('should answer a body of exactly the limit', async () => {
+    const empty = JSON.stringify({ query: '{ me { id } }', variables: { pad: '' } });
+    const body = JSON.stringify({ query: '{ me { id } }', variables: { pad: 'x'.repeat(limit() - Buffer.byteLength(empty)) } });
+    expect(Buffer.byteLength(body)).toBe(limit());
+    const answered = await rawPost({ 'content-length': limit() }, body);
+    expect(answered.status).toBe(200);
+    expect(answered.json).toEqual({ data: { me: { id: 'alice' } } });
+  });
+
+  it('should refuse a chunked body (no Content-Length) with 411 LENGTH_REQUIRED', async () => {
+    const refused = await rawPost({ 'transfer-encoding': 'chunked' });
+    expect(refused.status).toBe(411);
+    expect(refused.json.errors[0].extensions).toMatchObject({ code: 'LENGTH_REQUIRED', retryable: false });
+    expect(refused.closed).toBe(true);
   });
 
   it('should rate-limit mutations per user with RATE_LIMITED and retryAfterMs', async () => {

@@ -70,6 +70,13 @@ describe('graphql-ws protocol', () => {
     expect((await s.closed).code).toBe(4400);
   });
 
+  it('should close 1009 (message too big) on a message over the body limit, before it is read whole', async () => {
+    const s = await init({ authorization: `Bearer ${await t.token('alice')}` });
+    await s.next((m) => m.type === 'connection_ack', 'ack');
+    s.send({ type: 'ping', payload: { pad: 'x'.repeat(t.config.limits.maxBodyBytes) } });
+    expect((await s.closed).code).toBe(1009);
+  });
+
   it('should close 4400 on a message of an unknown type', async () => {
     const s = await init({ authorization: `Bearer ${await t.token('alice')}` });
     await s.next((m) => m.type === 'connection_ack', 'ack');
