@@ -66,7 +66,7 @@ import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
 import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
-import { metricSum, parseMetrics } from './ws-load.js';
+import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, type Sample } from './ws-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -676,6 +676,14 @@ try {
     clientCpuSeconds: number;
     otherCpuSeconds: number;
     storeFailures: number;
+    /**
+     * The server's own view of the window: its handling time of the answered requests (from its handler
+     * to the answer handed to the kernel; presence_http_request_seconds, interpolated in its buckets) and
+     * its event-loop delay (prom-client's monitor, restarted by the scrape that opens the window). What
+     * the client's latency adds to the first is time before the handler ran — a busy loop, the kernel.
+     */
+    serverHandlingMs: { p50: number; p99: number };
+    serverLoopDelayMs: { p99: number; max: number };
     saturated: boolean;
     saturatedBecause?: string;
   }
@@ -772,6 +780,11 @@ try {
         clientCpuSeconds: round(clientCpu, 2),
         otherCpuSeconds: round(otherCpu, 2),
         storeFailures: after.storeFailures - before.storeFailures,
+        serverHandlingMs: handlingBetween(before.samples, after.samples),
+        serverLoopDelayMs: {
+          p99: round(metricSum(after.samples, 'nodejs_eventloop_lag_p99_seconds') * 1000, 1),
+          max: round(metricSum(after.samples, 'nodejs_eventloop_lag_max_seconds') * 1000, 1),
+        },
         saturated: false,
       };
       const base = openRates[0];
@@ -787,7 +800,7 @@ try {
       }
       openRates.push(entry);
       process.stderr.write(
-        ` achieved ${entry.achievedPerSecond}/s, p99 presences ${round(queries.presences.latencyMs.p99, 1)} ms, contacts ${round(queries.contacts.latencyMs.p99, 1)} ms, server CPU ${entry.serverCpuPercentOfOneCore} %${entry.saturated ? ' — saturated' : ''}\n`,
+        ` achieved ${entry.achievedPerSecond}/s, p99 presences ${round(queries.presences.latencyMs.p99, 1)} ms, contacts ${round(queries.contacts.latencyMs.p99, 1)} ms, in-server p99 ${entry.serverHandlingMs.p99} ms, loop delay max ${entry.serverLoopDelayMs.max} ms, server CPU ${entry.serverCpuPercentOfOneCore} %${entry.saturated ? ' — saturated' : ''}\n`,
       );
       if (!stopping) await new Promise((r) => setTimeout(r, 1000));
     }
@@ -966,10 +979,11 @@ async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { 
   return { neo4j: neo4jSeconds, redis: redisSeconds, machine };
 }
 
-async function scrape(target: ServerProcess): Promise<{ cpu: number; gc: number; rss: number; storeFailures: number; graphCache: { hit: number; miss: number; renewal: number } }> {
+async function scrape(target: ServerProcess): Promise<{ samples: Sample[]; cpu: number; gc: number; rss: number; storeFailures: number; graphCache: { hit: number; miss: number; renewal: number } }> {
   const samples = parseMetrics(await (await fetch(`${target.url}/metrics`)).text());
   const count = (name: string, match?: Record<string, string>) => metricSum(samples, name, match) || 0;
   return {
+    samples,
     cpu: metricSum(samples, 'process_cpu_seconds_total'),
     // Time in GC pauses of every kind (prom-client's default metrics).
     gc: count('nodejs_gc_duration_seconds_sum'),
@@ -981,6 +995,13 @@ async function scrape(target: ServerProcess): Promise<{ cpu: number; gc: number;
       renewal: count('presence_graph_cache_reads_total', { result: 'renewal' }),
     },
   };
+}
+
+/** p50/p99 of the server's handling time of the requests it answered (2xx) between two scrapes, in ms. */
+function handlingBetween(before: readonly Sample[], after: readonly Sample[]): { p50: number; p99: number } {
+  const buckets = bucketsBetween(before, after, 'presence_http_request_seconds', { status: '2xx' });
+  const at = (q: number) => round(histogramQuantile(q, buckets).value * 1000, 1);
+  return { p50: at(0.5), p99: at(0.99) };
 }
 
 function selectionOf(q: string): string {

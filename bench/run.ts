@@ -623,10 +623,10 @@ function batchReadOpenLoop(j: Json): string[] {
   const lines = [
     '',
     `Open loop: ${fmt(open.arrivals)} arrivals over each rate's window (seconds, drain included; lengthened at low rates so that each query has ${fmt(numberAt(j, 'parameters.minSamples') ?? 'enough')} samples and its p99 is not its maximum), ${fmt(open.mix)}; ${fmt(open.client)}. ` +
-      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; renewals per request: background re-reads of relations used past half their life (nobody waits for them, but Neo4j and the server do the work); GC ms per request: the server's time in GC pauses (prom-client's nodejs_gc_duration_seconds), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large).`,
+      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; renewals per request: background re-reads of relations used past half their life (nobody waits for them, but Neo4j and the server do the work); GC ms per request: the server's time in GC pauses (prom-client's nodejs_gc_duration_seconds), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large); in-server p99: the server's own handling time of the requests it answered, both queries (presence_http_request_seconds: from its handler to the answer handed to the kernel, interpolated in its buckets) — what the client's p99 adds to it is time before the handler ran; loop delay: the server's event-loop delay over the window (prom-client's monitor, 10 ms resolution): how long work already arrived could wait for the loop.`,
     '',
     ...table(
-      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'renewals per request', 'server CPU % of a core', 'server GC ms per request', 'machine busy %', 'other CPU s', 'saturated?'],
+      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'in-server p99 ms', 'loop delay p99 ms', 'loop delay max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'renewals per request', 'server CPU % of a core', 'server GC ms per request', 'machine busy %', 'other CPU s', 'saturated?'],
       series.map((r) => [
         numberAt(r, 'rate'),
         numberAt(r, 'seconds'),
@@ -638,6 +638,9 @@ function batchReadOpenLoop(j: Json): string[] {
         ms1(numberAt(r, 'queries.contacts.latencyMs.p50')),
         ms1(numberAt(r, 'queries.contacts.latencyMs.p99')),
         ms1(numberAt(r, 'queries.contacts.latencyMs.max')),
+        ms1(numberAt(r, 'serverHandlingMs.p99')),
+        ms1(numberAt(r, 'serverLoopDelayMs.p99')),
+        ms1(numberAt(r, 'serverLoopDelayMs.max')),
         failures(r),
         numberAt(r, 'maxInFlight'),
         ms1(numberAt(r, 'dispatchLagMs.p99')),

@@ -144,6 +144,11 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
       res.writeHead(302, { location: yoga.graphqlEndpoint });
       return res.end();
     }
+    // Streams (SSE subscriptions) live as long as their client: not requests to time.
+    if (!req.headers.accept?.includes('text/event-stream')) {
+      const timer = metrics.httpSeconds.startTimer();
+      res.once('close', () => timer({ status: res.writableFinished ? `${Math.floor(res.statusCode / 100)}xx` : 'aborted' }));
+    }
     const refusal = bodyRefusal(req, config.limits.maxBodyBytes);
     if (refusal) return refuse(res, refusal, config.limits.maxBodyBytes);
     return yoga(req, res);

@@ -13,6 +13,8 @@ export interface Metrics {
   readonly fanoutDelaySeconds: Histogram<'path'>;
   readonly presencesSent: Counter<'path'>;
   readonly storeFailures: Counter<'store'>;
+  /** GraphQL-over-HTTP requests, from the handler to the answer handed to the kernel, by status class. */
+  readonly httpSeconds: Histogram<'status'>;
   /** Reports the feed's and the relay's counters at scrape time. */
   track(sources: {
     feedReceived: () => number;
@@ -54,6 +56,13 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     }),
     presencesSent: new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches, by path', labelNames: ['path'], registers: [registry] }),
     storeFailures: new Counter({ name: 'presence_store_failures_total', help: 'Reads answered UNKNOWN because a store was down', labelNames: ['store'], registers: [registry] }),
+    httpSeconds: new Histogram({
+      name: 'presence_http_request_seconds',
+      help: 'GraphQL-over-HTTP requests: from the request reaching this process\'s handler to the last byte of the answer handed to the kernel, by status class (2xx, 4xx, 5xx; aborted: the client left first). SSE streams are not timed; time spent before the handler ran (a busy event loop) is not in it',
+      labelNames: ['status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
     track(sources) {
       new Counter({
         name: 'presence_feed_messages_total',

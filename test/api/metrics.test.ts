@@ -1,6 +1,6 @@
 /** /metrics exposes the figures benchmarks and operators read, and they count what they say. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectWs, gql, record } from '../support/clients.js';
+import { connectWs, gql, record, until } from '../support/clients.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
 describe('/metrics', () => {
@@ -15,7 +15,7 @@ describe('/metrics', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     return res.text();
   };
-  const value = (text: string, series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}"=]/g, (c) => `\\${c}`)} (\\S+)$`, 'm'))?.[1] ?? Number.NaN);
+  const value = (text: string, series: string) => Number(text.match(new RegExp(`^${series.replace(/[{}"=+.]/g, (c) => `\\${c}`)} (\\S+)$`, 'm'))?.[1] ?? Number.NaN);
 
   it('should count heartbeats with their handling time, transitions, sockets and feed messages', async () => {
     const bob = await t.token('bob');
@@ -41,5 +41,33 @@ describe('/metrics', () => {
     expect(value(text, 'presence_watched_users')).toBe(2);
     expect(text).toMatch(/^process_cpu_seconds_total /m);
     await watcher.dispose();
+  });
+
+  it('should time GraphQL-over-HTTP requests by status class, and not SSE streams', async () => {
+    const before = await scrape();
+    const count = (text: string, status: string) => value(text, `presence_http_request_seconds_count{status="${status}"}`) || 0;
+    const alice = await t.token('alice');
+    await gql(t.url, '{ me { id } }', {}, alice);
+    await gql(t.url, '{ me { id } }', {}, alice);
+    const unauthenticated = await fetch(`${t.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ me { id } }' }) });
+    expect(unauthenticated.status).toBe(401);
+    await unauthenticated.text();
+    const stream = new AbortController();
+    const sse = await fetch(`${t.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${alice}` },
+      body: JSON.stringify({ query: 'subscription { presence(viewport: ["bob"]) { presences { status } } }' }),
+      signal: stream.signal,
+    });
+    expect(sse.headers.get('content-type')).toMatch(/text\/event-stream/);
+    await until(async () => value(await scrape(), 'presence_viewport_subscriptions') === 1, 'the SSE subscription open');
+    stream.abort();
+    // Once the server has closed the stream's subscription, its response has closed too.
+    await until(async () => value(await scrape(), 'presence_viewport_subscriptions') === 0, 'the SSE subscription closed');
+    const after = await scrape();
+    expect(count(after, '2xx') - count(before, '2xx')).toBe(2);
+    expect(count(after, '4xx') - count(before, '4xx')).toBe(1);
+    expect(count(after, 'aborted') - count(before, 'aborted')).toBe(0);
+    expect(value(after, 'presence_http_request_seconds_bucket{le="+Inf",status="2xx"}')).toBe(count(after, '2xx'));
   });
 });
