@@ -93,6 +93,12 @@ const SCENARIOS: readonly Scenario[] = [
       "Why the server checks the body size itself: a one-field yoga server with yoga's body limit (the default) and without it, one keep-alive client back to back — requests/s, bytes promoted to V8's old generation per request, scavenge pauses",
     args: ['--seconds', '5', '--rounds', '2'],
   },
+  {
+    name: 'redis-gc',
+    what:
+      "Where the batch-read server's promoted garbage comes from: ioredis MGET of 500 keys at 250/s in a bare process, with and without auto-pipelining, against a control that builds the same arguments without I/O — bytes promoted to V8's old generation per call, scavenge pauses",
+    args: ['--seconds', '6', '--rate', '250'],
+  },
 ];
 
 /** This process's hard open-files limit (what `ulimit -n` may be raised to without root); Infinity when unknown. */

@@ -1,0 +1,139 @@
+/**
+ * Where the batch-read server's promoted garbage comes from: ioredis reads of 500 keys at a steady rate,
+ * in a bare process (no server, no GraphQL), against a control that builds the same arguments and
+ * answers without I/O. Each variant runs in a child process of its own with V8's `--trace-gc-nvp` and the
+ * server's node flags; the first second is warm-up and is not counted.
+ *
+ *   npm run bench:redis-gc -- [--seconds 6] [--rate 250] [--redis redis://127.0.0.1:6379]
+ *
+ * Per variant: calls made, bytes allocated and promoted to the old generation per call (what outlived two
+ * scavenges), the promoted share of allocation, scavenge pauses (mean, worst). Loopback only; bounded by
+ * --seconds per variant; the keys read do not exist (nothing is written).
+ */
+import { spawn } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { SERVER_NODE_FLAGS } from '../scripts/server-process.js';
+import { commandLine, environment, round } from './stats.js';
+
+const VARIANTS = {
+  'no I/O (control)': { redis: false, autoPipelining: false },
+  'ioredis MGET 500': { redis: true, autoPipelining: false },
+  'ioredis MGET 500, auto-pipelining': { redis: true, autoPipelining: true },
+} as const;
+type Variant = keyof typeof VARIANTS;
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '6' },
+    rate: { type: 'string', default: '250' },
+    redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    child: { type: 'string' },
+  },
+});
+const seconds = Number(values.seconds);
+const rate = Number(values.rate);
+if (!(seconds >= 2 && seconds <= 60 && rate > 0 && rate <= 2000)) {
+  process.stderr.write('redis-gc: --seconds in [2, 60], --rate in (0, 2000]\n');
+  process.exit(2);
+}
+
+if (values.child !== undefined) {
+  // The child: `rate` reads per second for `seconds`, in ticks of 20 ms; prints its call count.
+  const variant = VARIANTS[values.child as Variant];
+  const redis = variant.redis ? new Redis(values.redis, { enableAutoPipelining: variant.autoPipelining, lazyConnect: true }) : null;
+  await redis?.connect();
+  const keys = Array.from({ length: 500 }, (_, i) => `bench:redis-gc:${process.pid}:${i}`);
+  const read = (args: string[]): Promise<unknown> => (redis ? redis.mget(...args) : new Promise((resolve) => setImmediate(() => resolve(args.map(() => null)))));
+  let calls = 0;
+  const perTick = rate / 50;
+  let owed = 0;
+  const started = Date.now();
+  // The first second is warm-up (module loading and first connects promote by design): marked in the
+  // output, which --trace-gc-nvp shares, so the parent counts only what comes after it.
+  setTimeout(() => process.stdout.write(`WARM ${calls}\n`), 1000);
+  await new Promise<void>((done) => {
+    const tick = setInterval(() => {
+      for (owed += perTick; owed >= 1; owed--) void read(keys.map((k) => `${k}:${calls % 7}`)).then(() => calls++);
+      if (Date.now() - started >= seconds * 1000) {
+        clearInterval(tick);
+        setTimeout(done, 100);
+      }
+    }, 20);
+  });
+  redis?.disconnect();
+  process.stdout.write(`CALLS ${calls}\n`);
+} else {
+  const results: Record<string, unknown>[] = [];
+  for (const variant of Object.keys(VARIANTS) as Variant[]) {
+    process.stderr.write(`[redis-gc] ${variant}, ${rate}/s for ${seconds} s … `);
+    const run = await measure(variant);
+    const r = {
+      variant,
+      calls: run.calls,
+      allocatedKbPerCall: round(run.allocated / run.calls / 1024, 1),
+      promotedKbPerCall: round(run.promoted / run.calls / 1024, 2),
+      promotedPercentOfAllocated: round((100 * run.promoted) / Math.max(run.allocated, 1), 1),
+      scavenges: run.pauses.length,
+      scavengeMsMean: round(run.pauses.reduce((a, b) => a + b, 0) / Math.max(run.pauses.length, 1), 2),
+      scavengeMsMax: round(Math.max(0, ...run.pauses), 1),
+    };
+    process.stderr.write(`${r.promotedKbPerCall} KB promoted per call (${r.promotedPercentOfAllocated} % of allocated), scavenges ${r.scavengeMsMean} ms mean\n`);
+    results.push(r);
+  }
+  console.log(
+    JSON.stringify(
+      {
+        scenario: 'redis-gc',
+        command: commandLine(),
+        environment: environment(),
+        parameters: { seconds, rate, keysPerCall: 500, warmupSeconds: 1, nodeFlags: [...SERVER_NODE_FLAGS, '--trace-gc-nvp'] },
+        results,
+        verdict: verdictOf(results as unknown as Result[]),
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+interface Result {
+  variant: Variant;
+  promotedKbPerCall: number;
+  promotedPercentOfAllocated: number;
+  scavengeMsMean: number;
+}
+
+function verdictOf(results: readonly Result[]): string {
+  const control = results.find((r) => r.variant === 'no I/O (control)')!;
+  const reads = results.filter((r) => r !== control);
+  return (
+    reads.map((r) => `${r.variant}: ${r.promotedKbPerCall} KB promoted per call (${r.promotedPercentOfAllocated} % of allocated), scavenges ${r.scavengeMsMean} ms on average`).join('; ') +
+    ` — against ${control.promotedKbPerCall} KB and ${control.scavengeMsMean} ms without I/O`
+  );
+}
+
+/** One variant in a child process: its calls and scavenges after the warm-up second. */
+function measure(variant: Variant): Promise<{ calls: number; allocated: number; promoted: number; pauses: number[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--trace-gc-nvp', '--import', 'tsx', new URL(import.meta.url).pathname, '--child', variant, '--seconds', String(seconds), '--rate', String(rate), '--redis', values.redis], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      const warm = /WARM (\d+)/.exec(out);
+      const done = /CALLS (\d+)/.exec(out);
+      if (code !== 0 || !warm || !done) return reject(new Error(`redis-gc: the ${variant} child exited ${code}:\n${out.slice(-2000)}`));
+      const steady = out.slice(warm.index).split('\n').filter((line) => /\bgc=s\b/.test(line));
+      const field = (line: string, name: string) => Number(new RegExp(`\\b${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+      resolve({
+        calls: Number(done[1]) - Number(warm[1]),
+        allocated: steady.reduce((n, line) => n + field(line, 'allocated'), 0),
+        promoted: steady.reduce((n, line) => n + field(line, 'promoted'), 0),
+        pauses: steady.map((line) => field(line, 'pause')),
+      });
+    });
+  });
+}
