@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { SERVER_NODE_FLAGS } from '../scripts/server-process.js';
-import { commandLine, environment, round } from './stats.js';
+import { commandLine, environment, gcTrace, round } from './stats.js';
 
 const VARIANTS = {
   'no I/O (control)': { redis: false, autoPipelining: false },
@@ -64,11 +64,11 @@ if (values.child !== undefined) {
   redis?.disconnect();
   process.stdout.write(`CALLS ${calls}\n`);
 } else {
-  const results: Record<string, unknown>[] = [];
+  const results: Result[] = [];
   for (const variant of Object.keys(VARIANTS) as Variant[]) {
     process.stderr.write(`[redis-gc] ${variant}, ${rate}/s for ${seconds} s … `);
     const run = await measure(variant);
-    const r = {
+    const r: Result = {
       variant,
       calls: run.calls,
       allocatedKbPerCall: round(run.allocated / run.calls / 1024, 1),
@@ -89,7 +89,7 @@ if (values.child !== undefined) {
         environment: environment(),
         parameters: { seconds, rate, keysPerCall: 500, warmupSeconds: 1, nodeFlags: [...SERVER_NODE_FLAGS, '--trace-gc-nvp'] },
         results,
-        verdict: verdictOf(results as unknown as Result[]),
+        verdict: verdictOf(results),
       },
       null,
       2,
@@ -99,9 +99,13 @@ if (values.child !== undefined) {
 
 interface Result {
   variant: Variant;
+  calls: number;
+  allocatedKbPerCall: number;
   promotedKbPerCall: number;
   promotedPercentOfAllocated: number;
+  scavenges: number;
   scavengeMsMean: number;
+  scavengeMsMax: number;
 }
 
 function verdictOf(results: readonly Result[]): string {
@@ -126,14 +130,8 @@ function measure(variant: Variant): Promise<{ calls: number; allocated: number; 
       const warm = /WARM (\d+)/.exec(out);
       const done = /CALLS (\d+)/.exec(out);
       if (code !== 0 || !warm || !done) return reject(new Error(`redis-gc: the ${variant} child exited ${code}:\n${out.slice(-2000)}`));
-      const steady = out.slice(warm.index).split('\n').filter((line) => /\bgc=s\b/.test(line));
-      const field = (line: string, name: string) => Number(new RegExp(`\\b${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
-      resolve({
-        calls: Number(done[1]) - Number(warm[1]),
-        allocated: steady.reduce((n, line) => n + field(line, 'allocated'), 0),
-        promoted: steady.reduce((n, line) => n + field(line, 'promoted'), 0),
-        pauses: steady.map((line) => field(line, 'pause')),
-      });
+      const steady = gcTrace(out.slice(warm.index));
+      resolve({ calls: Number(done[1]) - Number(warm[1]), allocated: steady.allocated, promoted: steady.promoted, pauses: steady.scavengePausesMs });
     });
   });
 }

@@ -45,3 +45,18 @@ export function environment(): { machine: string; cpus: number; memoryGiB: numbe
  * batch-read profile.
  */
 export const DEPLOYED_ENV = { NODE_ENV: process.env.BENCH_NODE_ENV ?? 'production' } as const;
+
+/**
+ * What a stretch of V8's `--trace-gc-nvp` output says (other lines in it are skipped): bytes allocated
+ * and promoted to the old generation, each scavenge's pause in ms, and how many mark-compacts ran.
+ */
+export function gcTrace(text: string): { allocated: number; promoted: number; scavengePausesMs: number[]; markCompacts: number } {
+  const lines = text.split('\n').filter((line) => /\bgc=\w+/.test(line));
+  const field = (line: string, name: string) => Number(new RegExp(`\\b${name}=([\\d.]+)`).exec(line)?.[1] ?? 0);
+  return {
+    allocated: lines.reduce((n, line) => n + field(line, 'allocated'), 0),
+    promoted: lines.reduce((n, line) => n + field(line, 'promoted'), 0),
+    scavengePausesMs: lines.filter((line) => /\bgc=s\b/.test(line)).map((line) => field(line, 'pause')),
+    markCompacts: lines.filter((line) => /\bgc=(mc|mmc)\b/.test(line)).length,
+  };
+}

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { SERVER_NODE_FLAGS } from '../scripts/server-process.js';
-import { commandLine, environment, round } from './stats.js';
+import { commandLine, environment, gcTrace, round } from './stats.js';
 
 const VARIANTS = {
   'yoga (maxRequestBodySize default)': {},
@@ -125,16 +125,8 @@ async function measure(variant: Variant, seconds: number) {
     }
     const ms = performance.now() - t0;
     agent.destroy();
-    const lines = out.slice(from).split('\n');
-    const field = (line: string, name: string) => Number(line.match(new RegExp(`\\b${name}=([\\d.]+)`))?.[1] ?? 0);
-    const scavengeLines = lines.filter((l) => /\bgc=s\b/.test(l));
-    return {
-      requests,
-      ms,
-      promoted: lines.reduce((n, l) => n + field(l, 'promoted'), 0),
-      scavenges: scavengeLines.map((l) => field(l, 'pause')),
-      markCompacts: lines.filter((l) => /\bgc=(mc|mmc)\b/.test(l)).length,
-    };
+    const gc = gcTrace(out.slice(from));
+    return { requests, ms, promoted: gc.promoted, scavenges: gc.scavengePausesMs, markCompacts: gc.markCompacts };
   } finally {
     child.kill('SIGTERM');
   }
