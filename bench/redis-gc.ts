@@ -1,27 +1,57 @@
 /**
- * Where the batch-read server's promoted garbage comes from: ioredis reads of 500 keys at a steady rate,
- * in a bare process (no server, no GraphQL), against a control that builds the same arguments and
- * answers without I/O. Each variant runs in a child process of its own with V8's `--trace-gc-nvp` and the
+ * What makes per-call data of ioredis reads outlive V8's scavenges, in a bare process (no server, no
+ * GraphQL): reads of 500 keys at a steady rate, against controls that build the same arguments and answer
+ * without I/O. Each variant runs in a child process of its own with V8's `--trace-gc-nvp` and the
  * server's node flags; the first second is warm-up and is not counted.
  *
  *   npm run bench:redis-gc -- [--seconds 6] [--rate 250] [--redis redis://127.0.0.1:6379]
  *
- * Per variant: calls made, bytes allocated and promoted to the old generation per call (what outlived two
- * scavenges), the promoted share of allocation, scavenge pauses (mean, worst). Loopback only; bounded by
- * --seconds per variant; the keys read do not exist (nothing is written).
+ * The cause it shows: V8 allocates a function literal assigned straight to a property (`this.reject =
+ * (err) => …`) in the old generation; once dead, such a closure keeps its young context, and all that
+ * context reaches, alive through every scavenge until a mark-compact, so all of it gets promoted.
+ * Variants: the control; the control plus one such closure per call; ioredis MGET as published (6.0.0
+ * writes that closure twice per command; bench/preload/ioredis-as-published.cjs puts the published code
+ * back); MGET with patches/ioredis+6.0.0.patch (the closures bound to a local first, as installed);
+ * the same with auto-pipelining. Per variant: calls made, bytes allocated and promoted to the old
+ * generation per call (what outlived two scavenges), the promoted share of allocation, scavenge pauses
+ * (mean, worst). Loopback only; bounded by --seconds per variant; the keys read do not exist.
  */
 import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { SERVER_NODE_FLAGS } from '../scripts/server-process.js';
 import { commandLine, environment, gcTrace, round } from './stats.js';
 
+const AS_PUBLISHED = fileURLToPath(new URL('./preload/ioredis-as-published.cjs', import.meta.url));
+
 const VARIANTS = {
-  'no I/O (control)': { redis: false, autoPipelining: false },
-  'ioredis MGET 500': { redis: true, autoPipelining: false },
-  'ioredis MGET 500, auto-pipelining': { redis: true, autoPipelining: true },
+  'no I/O (control)': { redis: false, autoPipelining: false, closure: false, preload: [] },
+  'no I/O, plus a closure assigned to a property per call': { redis: false, autoPipelining: false, closure: true, preload: [] },
+  'ioredis MGET 500, as published': { redis: true, autoPipelining: false, closure: false, preload: ['-r', AS_PUBLISHED] },
+  'ioredis MGET 500, patched': { redis: true, autoPipelining: false, closure: false, preload: [] },
+  'ioredis MGET 500, patched, auto-pipelining': { redis: true, autoPipelining: true, closure: false, preload: [] },
 } as const;
 type Variant = keyof typeof VARIANTS;
+
+/**
+ * What ioredis 6.0.0's Command.initPromise does, without ioredis: an arrow over the Promise executor's
+ * context (reject, this) assigned straight to a property, so V8 allocates it in the old generation.
+ * Never called; only its existence counts.
+ */
+class Pending {
+  readonly promise: Promise<unknown>;
+  reject?: (err: Error) => void;
+  constructor(
+    readonly args: string[],
+    answer: Promise<unknown>,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.reject = (err) => reject(err);
+      resolve(answer);
+    });
+  }
+}
 
 const { values } = parseArgs({
   options: {
@@ -44,7 +74,11 @@ if (values.child !== undefined) {
   const redis = variant.redis ? new Redis(values.redis, { enableAutoPipelining: variant.autoPipelining, lazyConnect: true }) : null;
   await redis?.connect();
   const keys = Array.from({ length: 500 }, (_, i) => `bench:redis-gc:${process.pid}:${i}`);
-  const read = (args: string[]): Promise<unknown> => (redis ? redis.mget(...args) : new Promise((resolve) => setImmediate(() => resolve(args.map(() => null)))));
+  const read = (args: string[]): Promise<unknown> => {
+    if (redis) return redis.mget(...args);
+    const answer = new Promise((resolve) => setImmediate(() => resolve(args.map(() => null))));
+    return variant.closure ? new Pending(args, answer).promise : answer;
+  };
   let calls = 0;
   const perTick = rate / 50;
   let owed = 0;
@@ -110,17 +144,17 @@ interface Result {
 
 function verdictOf(results: readonly Result[]): string {
   const control = results.find((r) => r.variant === 'no I/O (control)')!;
-  const reads = results.filter((r) => r !== control);
+  const others = results.filter((r) => r !== control);
   return (
-    reads.map((r) => `${r.variant}: ${r.promotedKbPerCall} KB promoted per call (${r.promotedPercentOfAllocated} % of allocated), scavenges ${r.scavengeMsMean} ms on average`).join('; ') +
-    ` — against ${control.promotedKbPerCall} KB and ${control.scavengeMsMean} ms without I/O`
+    others.map((r) => `${r.variant}: ${r.promotedKbPerCall} KB promoted per call (${r.promotedPercentOfAllocated} % of allocated), scavenges ${r.scavengeMsMean} ms on average`).join('; ') +
+    ` — against ${control.promotedKbPerCall} KB and ${control.scavengeMsMean} ms for the control`
   );
 }
 
 /** One variant in a child process: its calls and scavenges after the warm-up second. */
 function measure(variant: Variant): Promise<{ calls: number; allocated: number; promoted: number; pauses: number[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--trace-gc-nvp', '--import', 'tsx', new URL(import.meta.url).pathname, '--child', variant, '--seconds', String(seconds), '--rate', String(rate), '--redis', values.redis], {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--trace-gc-nvp', ...VARIANTS[variant].preload, '--import', 'tsx', new URL(import.meta.url).pathname, '--child', variant, '--seconds', String(seconds), '--rate', String(rate), '--redis', values.redis], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

@@ -96,7 +96,7 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'redis-gc',
     what:
-      "Where the batch-read server's promoted garbage comes from: ioredis MGET of 500 keys at 250/s in a bare process, with and without auto-pipelining, against a control that builds the same arguments without I/O — bytes promoted to V8's old generation per call, scavenge pauses",
+      "What makes per-call data of ioredis reads outlive V8's scavenges: MGET of 500 keys at 250/s in a bare process — a control without I/O, the control plus a closure assigned to a property per call (what V8 allocates in the old generation), ioredis 6.0.0 as published, as patched (patches/), and patched with auto-pipelining — bytes promoted to V8's old generation per call, scavenge pauses",
     args: ['--seconds', '6', '--rate', '250'],
   },
 ];

@@ -1,0 +1,54 @@
+/**
+ * Diagnostic only: preload that records every GC of the process with v8.GCProfiler and, on SIGTERM or
+ * exit, writes a summary to $GC_SUMMARY_FILE (JSON): scavenges, their total and worst pause, and the
+ * bytes they promoted (growth of the spaces other than new space across each scavenge), plus the count
+ * of other GCs. SIGUSR2 marks the start of a steady state: the summary then also has `sinceMark`, the
+ * same figures for the GCs after the last mark only (start-up and warm-up left out). For a server under a
+ * benchmark:
+ *
+ *   GC_SUMMARY_FILE=/tmp/gc.json npm run bench:batch-read -- --server-flags="-r ./bench/preload/gc-summary.cjs"
+ */
+'use strict';
+const v8 = require('node:v8');
+const { writeFileSync } = require('node:fs');
+
+const file = process.env.GC_SUMMARY_FILE ?? `gc-summary-${process.pid}.json`;
+const profiler = new v8.GCProfiler();
+profiler.start();
+let written = false;
+
+const before = [];
+let mark;
+process.on('SIGUSR2', () => {
+  const { statistics } = profiler.stop();
+  profiler.start();
+  before.push(...statistics);
+  mark = Date.now();
+});
+
+function write() {
+  if (written) return;
+  written = true;
+  const recent = profiler.stop().statistics;
+  const all = [...before, ...recent];
+  const summary = summarise(all);
+  if (mark !== undefined) summary.sinceMark = { seconds: Math.round((Date.now() - mark) / 100) / 10, ...summarise(recent) };
+  writeFileSync(file, JSON.stringify(summary) + '\n');
+}
+
+function summarise(statistics) {
+  const outsideNewSpace = (spaces) => spaces.filter((s) => s.spaceName !== 'new_space').reduce((sum, s) => sum + s.spaceUsedSize, 0);
+  const scavenges = statistics.filter((gc) => gc.gcType === 'Scavenge');
+  const pauses = scavenges.map((gc) => gc.cost / 1000);
+  const promoted = scavenges.reduce((sum, gc) => sum + Math.max(0, outsideNewSpace(gc.afterGC.heapSpaceStatistics) - outsideNewSpace(gc.beforeGC.heapSpaceStatistics)), 0);
+  return {
+    scavenges: scavenges.length,
+    scavengeMsTotal: Math.round(pauses.reduce((a, b) => a + b, 0)),
+    scavengeMsMax: Math.round(Math.max(0, ...pauses)),
+    promotedMB: Math.round((promoted / 2 ** 20) * 10) / 10,
+    otherGcs: statistics.length - scavenges.length,
+  };
+}
+// Registered before the server's own handler: the summary is written first, then the server shuts down as usual.
+process.prependListener('SIGTERM', write);
+process.once('exit', write);
