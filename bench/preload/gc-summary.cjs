@@ -49,6 +49,10 @@ function summarise(statistics) {
     otherGcs: statistics.length - scavenges.length,
   };
 }
-// Registered before the server's own handler: the summary is written first, then the server shuts down as usual.
-process.prependListener('SIGTERM', write);
+// Registered before the server's own handler: the summary is written first, then the server shuts down as
+// usual. A process with no SIGTERM handler of its own still ends on SIGTERM, as it would without this file.
+process.prependListener('SIGTERM', function onSigterm() {
+  write();
+  if (process.listenerCount('SIGTERM') === 1) process.exit(128 + 15);
+});
 process.once('exit', write);
