@@ -10,8 +10,7 @@
  * (err) => …`) in the old generation; once dead, such a closure keeps its young context, and all that
  * context reaches, alive through every scavenge until a mark-compact, so all of it gets promoted.
  * Variants: the control; the control plus one such closure per call; ioredis MGET as published (6.0.0
- * writes that closure twice per command; bench/preload/ioredis-as-published.cjs puts the published code
- * back); MGET with patches/ioredis+6.0.0.patch (the closures bound to a local first, as installed);
+ * writes such a closure in every Command; bench/preload/ioredis-as-published.cjs puts that code back); MGET with patches/ioredis+6.0.0.patch (the closures bound to a local first, as installed);
  * the same with auto-pipelining. Per variant: calls made, bytes allocated and promoted to the old
  * generation per call (what outlived two scavenges), the promoted share of allocation, scavenge pauses
  * (mean, worst). Loopback only; bounded by --seconds per variant; the keys read do not exist.
@@ -21,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { SERVER_NODE_FLAGS } from '../scripts/server-process.js';
-import { commandLine, environment, gcTrace, round } from './stats.js';
+import { commandLine, environment, gcTrace, round, scavengeFigures } from './stats.js';
 
 const AS_PUBLISHED = fileURLToPath(new URL('./preload/ioredis-as-published.cjs', import.meta.url));
 
@@ -108,9 +107,7 @@ if (values.child !== undefined) {
       allocatedKbPerCall: round(run.allocated / run.calls / 1024, 1),
       promotedKbPerCall: round(run.promoted / run.calls / 1024, 2),
       promotedPercentOfAllocated: round((100 * run.promoted) / Math.max(run.allocated, 1), 1),
-      scavenges: run.pauses.length,
-      scavengeMsMean: round(run.pauses.reduce((a, b) => a + b, 0) / Math.max(run.pauses.length, 1), 2),
-      scavengeMsMax: round(Math.max(0, ...run.pauses), 1),
+      ...scavengeFigures(run.pauses),
     };
     process.stderr.write(`${r.promotedKbPerCall} KB promoted per call (${r.promotedPercentOfAllocated} % of allocated), scavenges ${r.scavengeMsMean} ms mean\n`);
     results.push(r);

@@ -60,3 +60,12 @@ export function gcTrace(text: string): { allocated: number; promoted: number; sc
     markCompacts: lines.filter((line) => /\bgc=(mc|mmc)\b/.test(line)).length,
   };
 }
+
+/** Scavenge pauses (ms, from gcTrace) as the figures the GC scenarios print: count, mean, worst. */
+export function scavengeFigures(pausesMs: readonly number[]): { scavenges: number; scavengeMsMean: number; scavengeMsMax: number } {
+  return {
+    scavenges: pausesMs.length,
+    scavengeMsMean: round(pausesMs.reduce((a, b) => a + b, 0) / Math.max(pausesMs.length, 1), 2),
+    scavengeMsMax: round(Math.max(0, ...pausesMs), 2),
+  };
+}

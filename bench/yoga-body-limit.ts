@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { parseArgs } from 'node:util';
 import { SERVER_NODE_FLAGS } from '../scripts/server-process.js';
-import { commandLine, environment, gcTrace, round } from './stats.js';
+import { commandLine, environment, gcTrace, round, scavengeFigures } from './stats.js';
 
 const VARIANTS = {
   'yoga (maxRequestBodySize default)': {},
@@ -64,9 +64,7 @@ if (values.serve !== undefined) {
     requests: t.requests,
     requestsPerSecond: Math.round(t.requests / (t.ms / 1000)),
     promotedKbPerRequest: round(t.promoted / t.requests / 1024, 2),
-    scavenges: t.scavenges.length,
-    scavengeMsMean: round(t.scavenges.reduce((a, b) => a + b, 0) / Math.max(t.scavenges.length, 1), 2),
-    scavengeMsMax: round(Math.max(0, ...t.scavenges), 2),
+    ...scavengeFigures(t.scavenges),
     markCompacts: t.markCompacts,
   }));
   const [withLimit, without] = results;

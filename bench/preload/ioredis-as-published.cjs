@@ -1,19 +1,17 @@
 /**
- * Diagnostic only (benchmarks, never the server): puts back the two per-command closures of ioredis
- * 6.0.0 as published, undoing patches/ioredis+6.0.0.patch in this process, so bench/redis-gc.ts can show
- * both side by side. As published, `initPromise` writes `this.reject = (err) => …` and the script
- * command's `toWritable` writes `this.reject = (err) => …`: a function literal assigned straight to a
- * property, which V8 allocates in the old generation. Once the command is done that closure is garbage
- * only a mark-compact finds; until then it keeps its young context alive (reject, `this` = the command:
- * arguments, promise, and through the promise its caller's suspended async function), and every scavenge
- * promotes all of it.
+ * Diagnostic only (benchmarks, never the server): puts back ioredis 6.0.0's Command#initPromise as
+ * published, undoing that part of patches/ioredis+6.0.0.patch in this process, so bench/redis-gc.ts
+ * (plain MGETs, no scripts) can show both side by side. As published it writes `this.reject = (err) => …`:
+ * a function literal assigned straight to a property, which V8 allocates in the old generation. Once the
+ * command is done that closure is garbage only a mark-compact finds; until then it keeps its young context
+ * alive (reject, `this` = the command: arguments, promise, and through the promise its caller's suspended
+ * async function), and every scavenge promotes all of it.
  *
  *   node -r ./bench/preload/ioredis-as-published.cjs …
  */
 'use strict';
 const path = require('node:path');
 const commandModule = require('ioredis/built/Command.js');
-const scriptModule = require('ioredis/built/Script.js');
 const { optimizeErrorStack } = require('ioredis/built/utils/index.js');
 const { default: asCallback } = require('standard-as-callback');
 
@@ -38,31 +36,4 @@ Command.prototype.initPromise = function initPromise() {
     };
   });
   this.promise = asCallback(promise, this.callback);
-};
-
-const Script = scriptModule.default;
-scriptModule.default = class ScriptAsPublished extends Script {
-  constructor(lua, numberOfKeys, keyPrefix, readOnly) {
-    super(lua, numberOfKeys, keyPrefix, readOnly);
-    const sha = this.sha;
-    const socketHasScriptLoaded = new WeakSet();
-    this.Command = class CustomScriptCommand extends Command {
-      toWritable(socket) {
-        const origReject = this.reject;
-        this.reject = (err) => {
-          if (err.message.indexOf('NOSCRIPT') !== -1) socketHasScriptLoaded.delete(socket);
-          origReject.call(this, err);
-        };
-        if (!socketHasScriptLoaded.has(socket)) {
-          socketHasScriptLoaded.add(socket);
-          this.name = 'eval';
-          this.args[0] = lua;
-        } else if (this.name === 'eval') {
-          this.name = 'evalsha';
-          this.args[0] = sha;
-        }
-        return super.toWritable(socket);
-      }
-    };
-  }
 };
