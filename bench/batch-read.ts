@@ -5,7 +5,7 @@
  *   npm run bench:batch-read -- [--users 20000] [--readers 200] [--contacts 120] [--degree 10]
  *                               [--online 0.3] [--concurrency 32] [--seconds 10] [--warmup 2]
  *                               [--unloaded 3] [--lastseen postgres|embedded]
- *                               [--mode closed|open|both] [--rates 10,20,40,60] [--rate-seconds 10]
+ *                               [--mode closed|open|both] [--rates 10,20,40,60] [--rate-seconds 10] [--settle 2]
  *                               [--arrivals poisson|uniform] [--sockets 1024] [--profile <dir>]
  *                               [--server-flags="<node flags for the server>"]
  *
@@ -33,7 +33,10 @@
  * node:http keep-alive Agent (`--sockets` of them at most; a reused idle one when there is one),
  * whether or not earlier ones have answered. Latency runs from the scheduled send time, not from when
  * the request actually left, so a stalled client or server cannot hide the wait of the requests it
- * delayed (no coordinated omission). Each rate waits for its stragglers, then rests a second; per rate:
+ * delayed (no coordinated omission). Each rate's schedule starts `--settle` seconds (2) before its window:
+ * those arrivals are sent and checked but not timed, so the window measures the steady state at that rate,
+ * not the passage from what ran before it (the closed loop's saturation, or the previous rate). Each rate
+ * waits for its stragglers, then rests a second; per rate:
  * requests, achieved rate, p50/p99/max per query, errors and wrong answers, server and machine CPU.
  * `both`: the closed loop, then the open-loop rates, on the same setup. The saturation rate is the
  * lower of the closed-loop maximum (when measured) and the first rate that saturated in the open loop
@@ -83,6 +86,8 @@ const { values } = parseArgs({
     mode: { type: 'string', default: 'closed' },
     rates: { type: 'string', default: '10,20,40,60' },
     'rate-seconds': { type: 'string', default: '10' },
+    /** Seconds each open-loop rate runs before its window, not timed (see the header). */
+    settle: { type: 'string', default: '2' },
     /** Per query and rate: a rate's window is lengthened (up to 60 s) until this many are expected, so its p99 is not just its maximum. */
     'min-samples': { type: 'string', default: '300' },
     arrivals: { type: 'string', default: 'poisson' },
@@ -109,6 +114,7 @@ const MODE = values.mode;
 const RATES = values.rates.split(',').filter(Boolean).map(Number).sort((a, b) => a - b);
 const RATE_SECONDS = Math.min(Number(values['rate-seconds']), 60);
 const MIN_SAMPLES = Number(values['min-samples']);
+const SETTLE_SECONDS = Number(values.settle);
 /** The window of one open-loop rate: `--rate-seconds`, or longer (≤ 60 s) to expect `--min-samples` per query. */
 const windowSecondsOf = (rate: number) => Math.min(60, Math.max(RATE_SECONDS, Math.ceil((MIN_SAMPLES * 2) / rate)));
 const ARRIVALS = values.arrivals;
@@ -125,8 +131,8 @@ if (![N, R, C, DEGREE, CONCURRENCY, SECONDS].every((n) => Number.isInteger(n) &&
 }
 if (MODE !== 'closed' && MODE !== 'open' && MODE !== 'both') throw new Error(`--mode must be closed, open or both, got ${MODE}`);
 if (ARRIVALS !== 'poisson' && ARRIVALS !== 'uniform') throw new Error(`--arrivals must be poisson or uniform, got ${ARRIVALS}`);
-if (MODE !== 'closed' && (!RATES.length || !RATES.every((r) => r > 0 && r <= 2_000) || !(RATE_SECONDS > 0) || !(MIN_SAMPLES >= 0) || !(SOCKETS >= 1) || RATES.reduce((sum, r) => sum + windowSecondsOf(r), 0) > 600)) {
-  throw new Error('--rates: requests/s between 0 and 2000, comma-separated; --rate-seconds > 0, --min-samples ≥ 0 (at most 600 s of windows in all); --sockets ≥ 1');
+if (MODE !== 'closed' && (!RATES.length || !RATES.every((r) => r > 0 && r <= 2_000) || !(RATE_SECONDS > 0) || !(MIN_SAMPLES >= 0) || !(SETTLE_SECONDS >= 0 && SETTLE_SECONDS <= 10) || !(SOCKETS >= 1) || RATES.reduce((sum, r) => sum + windowSecondsOf(r), 0) > 600)) {
+  throw new Error('--rates: requests/s between 0 and 2000, comma-separated; --rate-seconds > 0, --min-samples ≥ 0 (at most 600 s of windows in all); --settle 0-10 s; --sockets ≥ 1');
 }
 if (!(ONLINE >= 0 && ONLINE + SIGNED_OFF <= 1)) throw new Error(`--online must be between 0 and ${1 - SIGNED_OFF}`);
 
@@ -692,57 +698,88 @@ try {
   if (MODE !== 'closed') {
     for (const rate of RATES) {
       if (stopping) break;
-      // The schedule, drawn before the clock starts: offsets in ms from the start of this rate's window.
+      // The schedule, drawn before the clock starts: offsets in ms from the start of this rate's window;
+      // the settling arrivals before it (negative offsets) come from a stream of their own, so the
+      // window's schedule is the same with or without them.
       const windowSeconds = windowSecondsOf(rate);
       const windowMs = windowSeconds * 1000;
+      const settleMs = SETTLE_SECONDS * 1000;
       const offsets: number[] = [];
+      const settling: number[] = [];
       if (ARRIVALS === 'uniform') {
         for (let k = 0; (k * 1000) / rate < windowMs; k++) offsets.push((k * 1000) / rate);
+        for (let k = 1; (k * 1000) / rate <= settleMs; k++) settling.unshift((-k * 1000) / rate);
       } else {
         const gap = rng(7_919 * rate + 17);
         for (let t = -Math.log(1 - 0.999_999 * gap()) * (1000 / rate); t < windowMs; t += -Math.log(1 - 0.999_999 * gap()) * (1000 / rate)) offsets.push(t);
+        const settleGap = rng(7_919 * rate + 29);
+        for (let t = -settleMs - Math.log(1 - 0.999_999 * settleGap()) * (1000 / rate); t < 0; t += -Math.log(1 - 0.999_999 * settleGap()) * (1000 / rate)) settling.push(t);
       }
+      const schedule = [...settling, ...offsets];
       const tallies = { presences: fresh(), contacts: fresh() };
+      const settleTallies = { presences: fresh(), contacts: fresh() };
       const counters = { newConnections: 0 };
       const lags: number[] = [];
       const pending: Promise<number>[] = [];
+      const settlePending: Promise<number>[] = [];
       let inFlight = 0;
       let maxInFlight = 0;
-      process.stderr.write(`[batch-read] open loop: ${rate} req/s (${ARRIVALS}), ${windowSeconds} s, ${offsets.length} arrivals `);
-      const before = await scrape(server);
-      const neighbours0 = await neighbours();
-      const cpuBefore = process.cpuUsage();
-      const start = performance.now() + 20;
-      let lastTick = start;
-      for (let k = 0; k < offsets.length && !stopping; ) {
-        const due = start + offsets[k]!;
+      process.stderr.write(
+        `[batch-read] open loop: ${rate} req/s (${ARRIVALS}), ${settleMs > 0 ? `${SETTLE_SECONDS} s settling (${settling.length} arrivals, not timed), then ` : ''}${windowSeconds} s, ${offsets.length} arrivals `,
+      );
+      // The window's figures start where its schedule does: the server's counters, the machine's and this
+      // process's CPU are read as its first arrival goes out (not awaited there, so nothing is sent late).
+      let opened: Promise<{ before: Awaited<ReturnType<typeof scrape>>; neighbours0: Neighbours; cpuBefore: NodeJS.CpuUsage }> | undefined;
+      const open = () => {
+        const cpuBefore = process.cpuUsage();
+        opened ??= Promise.all([scrape(server!), neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore }));
+      };
+      const start = performance.now() + 20 + settleMs;
+      let lastTick = start - settleMs;
+      for (let i = 0; i < schedule.length && !stopping; ) {
+        const due = start + schedule[i]!;
         const now = performance.now();
         if (due > now) {
           await new Promise((r) => setTimeout(r, due - now));
           continue;
         }
         // Everything due by now goes out at once, each timed from its own scheduled time.
-        for (; k < offsets.length && start + offsets[k]! <= performance.now(); k++) {
-          const scheduledAt = start + offsets[k]!;
-          lags.push(performance.now() - scheduledAt);
+        for (; i < schedule.length && start + schedule[i]! <= performance.now(); i++) {
+          const scheduledAt = start + schedule[i]!;
+          // Window arrivals are numbered from 0 as they were before settling was added; settling ones apart.
+          const settle = i < settling.length;
+          const k = settle ? i : i - settling.length;
+          if (!settle) {
+            if (k === 0) open();
+            lags.push(performance.now() - scheduledAt);
+          }
           const q = names[k % names.length]!;
           const reader = readers[(readerOffset + Math.floor(k / names.length)) % R]!;
           inFlight++;
           maxInFlight = Math.max(maxInFlight, inFlight);
-          pending.push(post(q, reader, tallies[q], scheduledAt, counters).finally(() => inFlight--));
+          const sent = post(q, reader, (settle ? settleTallies : tallies)[q], scheduledAt, settle ? { newConnections: 0 } : counters).finally(() => inFlight--);
+          (settle ? settlePending : pending).push(sent);
         }
         if (performance.now() - lastTick >= 1000) {
           lastTick = performance.now();
           process.stderr.write('.');
         }
       }
+      open();
       readerOffset += Math.ceil(offsets.length / names.length);
-      const ends = await Promise.all(pending);
+      const [ends] = await Promise.all([Promise.all(pending), Promise.all(settlePending)]);
+      const { before, neighbours0, cpuBefore } = await opened!;
       const lastEnd = Math.max(start + windowMs, ...ends);
       const cpu = process.cpuUsage(cpuBefore);
       const neighbours1 = await neighbours();
       const after = await scrape(server);
       checkAnswers();
+      // Settling answers were checked like the others: a wrong one counts against the rate.
+      for (const q of names) {
+        tallies[q].errors += settleTallies[q].errors;
+        tallies[q].wrong += settleTallies[q].wrong;
+        tallies[q].firstProblem ??= settleTallies[q].firstProblem;
+      }
       const elapsed = (lastEnd - start) / 1000;
       const serverCpu = after.cpu - before.cpu;
       const clientCpu = (cpu.user + cpu.system) / 1e6;
@@ -885,7 +922,7 @@ try {
       seconds: SECONDS,
       warmupSeconds: WARMUP,
       unloadedSeconds: UNLOADED,
-      ...(openLoop ? { rates: RATES.join(','), rateSeconds: RATE_SECONDS, minSamples: MIN_SAMPLES, arrivals: ARRIVALS } : {}),
+      ...(openLoop ? { rates: RATES.join(','), rateSeconds: RATE_SECONDS, settleSeconds: SETTLE_SECONDS, minSamples: MIN_SAMPLES, arrivals: ARRIVALS } : {}),
       stores: { hot: 'redis', graph: 'neo4j', lastSeen: LASTSEEN },
       serverProcesses: 1,
       client: openLoop ? 'closed loop and alone: Node fetch (undici), keep-alive; open loop: node:http keep-alive Agent; same machine' : 'Node fetch (undici), keep-alive, same machine',

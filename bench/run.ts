@@ -620,6 +620,13 @@ const round1 = (n: number) => Math.round(n * 10) / 10;
 /** Latencies in tables: 0.1 ms is finer than these runs can tell apart. */
 const ms1 = (n: number | undefined) => (n === undefined ? undefined : round1(n));
 
+/** How each rate began (files from before `--settle` have no settleSeconds: their windows began cold). */
+function settleText(seconds: number | undefined): string {
+  if (seconds === undefined) return '; each window timed from its first arrival, right after what ran before it';
+  if (seconds === 0) return '; no settling (--settle 0): each window timed from its first arrival';
+  return `; each rate ran ${fmt(seconds)} s at its own rate before its window (arrivals sent and checked, not timed), so the window is the steady state at that rate rather than the passage from the closed loop or the previous rate`;
+}
+
 /** batch-read's open-loop series (`openLoop` in its file): one row per offered rate, then saturation. */
 function batchReadOpenLoop(j: Json): string[] {
   const open = j.openLoop as Json | undefined;
@@ -628,7 +635,7 @@ function batchReadOpenLoop(j: Json): string[] {
   const failures = (r: Json) => ['presences', 'contacts'].reduce((n, q) => n + (numberAt(r, `queries.${q}.errors`) ?? 0) + (numberAt(r, `queries.${q}.wrongPresences`) ?? 0), 0);
   const lines = [
     '',
-    `Open loop: ${fmt(open.arrivals)} arrivals over each rate's window (seconds, drain included; lengthened at low rates so that each query has ${fmt(numberAt(j, 'parameters.minSamples') ?? 'enough')} samples and its p99 is not its maximum), ${fmt(open.mix)}; ${fmt(open.client)}. ` +
+    `Open loop: ${fmt(open.arrivals)} arrivals over each rate's window (seconds, drain included; lengthened at low rates so that each query has ${fmt(numberAt(j, 'parameters.minSamples') ?? 'enough')} samples and its p99 is not its maximum)${settleText(numberAt(j, 'parameters.settleSeconds'))}, ${fmt(open.mix)}; ${fmt(open.client)}. ` +
       `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; renewals per request: background re-reads of relations used past half their life (nobody waits for them, but Neo4j and the server do the work); GC ms per request: the server's time in GC pauses (prom-client's nodejs_gc_duration_seconds), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large); in-server p99: the server's own handling time of the requests it answered, both queries (presence_http_request_seconds: from its handler to the answer handed to the kernel, interpolated in its buckets) — what the client's p99 adds to it is time before the handler ran; loop delay: the server's event-loop delay over the window (prom-client's monitor, 10 ms resolution): how long work already arrived could wait for the loop.`,
     '',
     ...table(
