@@ -31,7 +31,8 @@
  * (lengthened, up to 60 s, until `--min-samples` per query are expected: a p99 of fifty is their maximum)
  * arrivals on a fixed schedule drawn before the run — Poisson by default (exponential gaps, seeded),
  * or evenly spaced with `--arrivals uniform` — each sent at its time on a connection of its own from a
- * node:http keep-alive Agent (`--sockets` of them at most; a reused idle one when there is one),
+ * node:http keep-alive Agent (`--sockets` of them at most; a reused idle one when there is one) in a
+ * process of its own that does nothing else (bench/open-loop-sender.ts: its GC pauses count as latency),
  * whether or not earlier ones have answered. Latency runs from the scheduled send time, not from when
  * the request actually left, so a stalled client or server cannot hide the wait of the requests it
  * delayed (no coordinated omission). Each rate's schedule starts `--settle` seconds (2) before its window:
@@ -55,7 +56,6 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -72,6 +72,7 @@ import { signToken } from '../server/auth.js';
 import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
+import { OpenLoopSender, type SenderResult } from './open-loop-sender.js';
 import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
 import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, type Sample } from './ws-load.js';
 
@@ -422,75 +423,6 @@ try {
     }
   }
 
-  /**
-   * Open loop: one request on the keep-alive Agent (a free socket, or a new one up to `--sockets`),
-   * timed from `scheduledAt` — the time the schedule said to send it, not the time it left — to the
-   * last byte of the body; kept as bytes and checked once the window is over (`checkAnswers`). Never rejects.
-   */
-  const agent = new http.Agent({ keepAlive: true, maxSockets: SOCKETS, maxFreeSockets: SOCKETS });
-  const target = new URL(endpoint);
-  function post(q: QueryName, reader: UserSpec, tally: Tally, scheduledAt: number, counters: { newConnections: number }): Promise<number> {
-    const body = bodies.get(q)!.get(reader.id)!;
-    return new Promise((resolve) => {
-      let settled = false;
-      const fail = (error: Error) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        tally.errors++;
-        tally.firstProblem ??= `${q} as ${reader.id}: ${error.message}`;
-        resolve(performance.now());
-      };
-      const req = http.request(
-        {
-          agent,
-          host: target.hostname,
-          port: target.port,
-          path: target.pathname,
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/json', authorization: tokens.get(reader.id)!, 'content-length': Buffer.byteLength(body) },
-        },
-        (res) => {
-          if (!req.reusedSocket) counters.newConnections++;
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('error', fail);
-          res.on('end', () => {
-            if (settled) return;
-            const end = performance.now();
-            settled = true;
-            clearTimeout(timer);
-            tally.latencies.push(end - scheduledAt);
-            // Parsed and checked once the rate's window is over (see `checkAnswers`): parsing 40 KB of
-            // JSON per answer here made the load generator's own GC pauses part of the latencies.
-            answers.push({ q, reader, status: res.statusCode ?? 0, body: Buffer.concat(chunks), tally });
-            resolve(end);
-          });
-        },
-      );
-      const timer = setTimeout(() => req.destroy(new Error(`no answer ${OPEN_TIMEOUT_MS / 1000} s after its scheduled time`)), Math.max(0, scheduledAt + OPEN_TIMEOUT_MS - performance.now()));
-      req.on('error', fail);
-      req.end(body);
-    });
-  }
-
-  /** Open-loop answers not checked yet: kept as bytes (outside the JS heap) while the clock runs. */
-  interface Answer {
-    q: QueryName;
-    reader: UserSpec;
-    status: number;
-    body: Buffer;
-    tally: Tally;
-  }
-  const answers: Answer[] = [];
-  /** Checks the open-loop answers kept so far (after a rate's window) and forgets them. */
-  function checkAnswers(): void {
-    for (const a of answers.splice(0)) {
-      const problem = check(a.q, a.reader, a.status, a.body.toString('utf8'), a.tally);
-      if (problem) a.tally.firstProblem ??= `${a.q} as ${a.reader.id}: ${problem}`;
-    }
-  }
-
   interface PresenceJson {
     userId: string;
     status: string;
@@ -738,74 +670,69 @@ try {
       const settleGap = rng(7_919 * rate + seed + 12);
       for (let t = -settleMs - Math.log(1 - 0.999_999 * settleGap()) * (1000 / rate); t < 0; t += -Math.log(1 - 0.999_999 * settleGap()) * (1000 / rate)) settling.push(t);
     }
-    const schedule = [...settling, ...offsets];
-    const tallies = { presences: fresh(), contacts: fresh() };
-    const settleTallies = { presences: fresh(), contacts: fresh() };
-    const counters = { newConnections: 0 };
-    const lags: number[] = [];
-    const pending: Promise<number>[] = [];
-    const settlePending: Promise<number>[] = [];
-    let inFlight = 0;
-    let maxInFlight = 0;
+    const schedule = Float64Array.from([...settling, ...offsets]);
+    // Window arrivals are numbered from 0 as they were before settling was added; settling ones apart.
+    const firstReader = readerOffset;
+    const arrivalOf = (i: number) => {
+      const settle = i < settling.length;
+      const k = settle ? i : i - settling.length;
+      return { settle, q: names[k % names.length]!, readerIndex: (firstReader + Math.floor(k / names.length)) % R };
+    };
+    const requests = Uint32Array.from(schedule, (_, i) => {
+      const a = arrivalOf(i);
+      return names.indexOf(a.q) * R + a.readerIndex;
+    });
     process.stderr.write(
       `[batch-read] open loop${label}: ${rate} req/s (${ARRIVALS}), ${settleMs > 0 ? `${SETTLE_SECONDS} s settling (${settling.length} arrivals, not timed), then ` : ''}${windowSeconds} s, ${offsets.length} arrivals `,
     );
     // The window's figures start where its schedule does: the server's counters, the machine's and this
-    // process's CPU are read as its first arrival goes out (not awaited there, so nothing is sent late).
+    // process's CPU are read as the sender says its first window arrival went out.
     let opened: Promise<{ before: Awaited<ReturnType<typeof scrape>>; neighbours0: Neighbours; cpuBefore: NodeJS.CpuUsage }> | undefined;
     const open = () => {
       const cpuBefore = process.cpuUsage();
       opened ??= Promise.all([scrape(server!), neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore }));
     };
-    const start = performance.now() + 20 + settleMs;
-    let lastTick = start - settleMs;
-    for (let i = 0; i < schedule.length && !stopping; ) {
-      const due = start + schedule[i]!;
-      const now = performance.now();
-      if (due > now) {
-        await new Promise((r) => setTimeout(r, due - now));
-        continue;
-      }
-      // Everything due by now goes out at once, each timed from its own scheduled time.
-      for (; i < schedule.length && start + schedule[i]! <= performance.now(); i++) {
-        const scheduledAt = start + schedule[i]!;
-        // Window arrivals are numbered from 0 as they were before settling was added; settling ones apart.
-        const settle = i < settling.length;
-        const k = settle ? i : i - settling.length;
-        if (!settle) {
-          if (k === 0) open();
-          lags.push(performance.now() - scheduledAt);
-        }
-        const q = names[k % names.length]!;
-        const reader = readers[(readerOffset + Math.floor(k / names.length)) % R]!;
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        const sent = post(q, reader, (settle ? settleTallies : tallies)[q], scheduledAt, settle ? { newConnections: 0 } : counters).finally(() => inFlight--);
-        (settle ? settlePending : pending).push(sent);
-      }
-      if (performance.now() - lastTick >= 1000) {
-        lastTick = performance.now();
-        process.stderr.write('.');
-      }
+    const progress = setInterval(() => process.stderr.write('.'), 1000);
+    const stop = () => sender!.stop();
+    process.on('SIGINT', stop);
+    let sent: SenderResult;
+    try {
+      sent = await sender!.run({ offsets: schedule, requests, windowFrom: settling.length }, open);
+    } finally {
+      clearInterval(progress);
+      process.off('SIGINT', stop);
     }
     open();
     readerOffset += Math.ceil(offsets.length / names.length);
-    const [ends] = await Promise.all([Promise.all(pending), Promise.all(settlePending)]);
     const { before, neighbours0, cpuBefore } = await opened!;
-    const lastEnd = Math.max(start + windowMs, ...ends);
+    const lastEndMs = Math.max(windowMs, sent.lastEndMs);
     const cpu = process.cpuUsage(cpuBefore);
     const neighbours1 = await neighbours();
     const after = await scrape(server!);
-    checkAnswers();
-    // Settling answers were checked like the others: a wrong one counts against the rate.
-    for (const q of names) {
-      tallies[q].errors += settleTallies[q].errors;
-      tallies[q].wrong += settleTallies[q].wrong;
-      tallies[q].firstProblem ??= settleTallies[q].firstProblem;
+    // Timed and checked here, after the window; settling answers are checked like the others (a wrong one
+    // counts against the rate) but not timed.
+    const tallies = { presences: fresh(), contacts: fresh() };
+    const failed = new Map(sent.failures);
+    const decoder = new TextDecoder();
+    for (let i = 0; i < schedule.length; i++) {
+      const { settle, q, readerIndex } = arrivalOf(i);
+      const reader = readers[readerIndex]!;
+      const tally = tallies[q];
+      const failure = failed.get(i);
+      if (failure !== undefined) {
+        tally.errors++;
+        tally.firstProblem ??= `${q} as ${reader.id}: ${failure}`;
+        continue;
+      }
+      if (Number.isNaN(sent.latencies[i]!)) continue; // not sent: the run was stopped
+      if (!settle) tally.latencies.push(sent.latencies[i]!);
+      const text = decoder.decode(sent.answers.subarray(sent.answerOffsets[i]!, sent.answerOffsets[i + 1]!));
+      const problem = check(q, reader, sent.statuses[i]!, text, tally);
+      if (problem) tally.firstProblem ??= `${q} as ${reader.id}: ${problem}`;
     }
-    const elapsed = (lastEnd - start) / 1000;
+    const elapsed = lastEndMs / 1000;
     const serverCpu = after.cpu - before.cpu;
-    const clientCpu = (cpu.user + cpu.system) / 1e6;
+    const clientCpu = (cpu.user + cpu.system) / 1e6 + sent.cpuSeconds;
     const answered = names.reduce((n, q) => n + tallies[q].latencies.length, 0);
     const queries = Object.fromEntries(
       names.map((q) => {
@@ -814,7 +741,7 @@ try {
         return [q, { requests: t.latencies.length, latencyMs: { p50: round(s.p50, 2), p99: round(s.p99, 2), max: round(s.max, 2) }, errors: t.errors, wrongPresences: t.wrong, ...(t.firstProblem ? { firstProblem: t.firstProblem } : {}) }];
       }),
     ) as OpenRate['queries'];
-    const lag = summary(lags);
+    const lag = summary([...sent.lagsMs]);
     const otherCpu = otherCpuOf(neighbours0, neighbours1, serverCpu, clientCpu);
     const entry: OpenRate = {
       rate,
@@ -823,13 +750,13 @@ try {
       answered,
       achievedPerSecond: round(answered / elapsed, 1),
       seconds: round(elapsed, 2),
-      drainMs: round(Math.max(0, lastEnd - (start + windowMs)), 1),
+      drainMs: round(Math.max(0, lastEndMs - windowMs), 1),
       queries,
       worstP99Ms: Math.max(...names.map((q) => queries[q].latencyMs.p99)),
-      maxInFlight,
-      newConnections: counters.newConnections,
+      maxInFlight: sent.maxInFlight,
+      newConnections: sent.newConnections,
       dispatchLagMs: { p99: round(lag.p99, 2), max: round(lag.max, 2) },
-      loadGeneratorGc: clientGcSince(start),
+      loadGeneratorGc: sent.gc,
       serverCpuPercentOfOneCore: round((100 * serverCpu) / elapsed, 1),
       serverCpuMsPerRequest: round((serverCpu * 1000) / Math.max(answered, 1), 2),
       serverGcMsPerRequest: round(((after.gc - before.gc) * 1000) / Math.max(answered, 1), 2),
@@ -863,6 +790,18 @@ try {
     );
     return entry;
   }
+  // The open loop's requests go out from a process of their own (bench/open-loop-sender.ts): by request
+  // index, presences then contacts, each for every reader in order.
+  const sender =
+    MODE === 'closed'
+      ? undefined
+      : await OpenLoopSender.start({
+          endpoint,
+          sockets: SOCKETS,
+          timeoutMs: OPEN_TIMEOUT_MS,
+          bodies: names.flatMap((q) => readers.map((r) => bodies.get(q)!.get(r.id)!)),
+          authorizations: names.flatMap(() => readers.map((r) => tokens.get(r.id)!)),
+        });
   if (MODE !== 'closed') {
     for (const rate of RATES) {
       if (stopping) break;
@@ -888,7 +827,7 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
     judgedRun = await measureRate(half.rate, JUDGE_SECONDS, 31, ' (about half of saturation, measured again)');
   }
-  agent.destroy();
+  sender?.close();
   const judged = judgedRun ?? half;
   const openLoop =
     MODE === 'closed'
@@ -898,7 +837,7 @@ try {
           rates: RATES,
           secondsPerRate: Object.fromEntries(RATES.map((r) => [r, windowSecondsOf(r)])),
           mix: 'half presences, half contacts, alternating; readers round-robin',
-          client: `node:http Agent, keep-alive, up to ${SOCKETS} sockets (each request on its own socket while earlier ones are in flight)`,
+          client: `node:http Agent, keep-alive, up to ${SOCKETS} sockets (each request on its own socket while earlier ones are in flight), in a sender process of its own (bench/open-loop-sender.ts; its own GC pauses are the load generator's below)`,
           latencyFrom: 'the scheduled send time (no coordinated omission: a late send or a queue counts against the request)',
           results: openRates,
           saturation: saturation
@@ -966,7 +905,7 @@ try {
       ...(openLoop ? { rates: RATES.join(','), rateSeconds: RATE_SECONDS, settleSeconds: SETTLE_SECONDS, judgeSeconds: JUDGE_SECONDS, minSamples: MIN_SAMPLES, arrivals: ARRIVALS } : {}),
       stores: { hot: 'redis', graph: 'neo4j', lastSeen: LASTSEEN },
       serverProcesses: 1,
-      client: openLoop ? 'closed loop and alone: Node fetch (undici), keep-alive; open loop: node:http keep-alive Agent; same machine' : 'Node fetch (undici), keep-alive, same machine',
+      client: openLoop ? 'closed loop and alone: Node fetch (undici), keep-alive; open loop: node:http keep-alive Agent in a sender process of its own; same machine' : 'Node fetch (undici), keep-alive, same machine',
     },
     environment: environment(),
     // The closed-loop figures per query (with the "alone" ones); in --mode open, only the "alone" ones.
