@@ -56,6 +56,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import os from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -713,7 +714,8 @@ try {
     // counts against the rate) but not timed.
     const tallies = { presences: fresh(), contacts: fresh() };
     const failed = new Map(sent.failures);
-    const decoder = new TextDecoder();
+    const answers = readFileSync(sent.answersFile);
+    await rm(sent.answersFile, { force: true });
     for (let i = 0; i < schedule.length; i++) {
       const { settle, q, readerIndex } = arrivalOf(i);
       const reader = readers[readerIndex]!;
@@ -726,7 +728,7 @@ try {
       }
       if (Number.isNaN(sent.latencies[i]!)) continue; // not sent: the run was stopped
       if (!settle) tally.latencies.push(sent.latencies[i]!);
-      const text = decoder.decode(sent.answers.subarray(sent.answerOffsets[i]!, sent.answerOffsets[i + 1]!));
+      const text = answers.toString('utf8', sent.answerStarts[i]!, sent.answerStarts[i]! + sent.answerLengths[i]!);
       const problem = check(q, reader, sent.statuses[i]!, text, tally);
       if (problem) tally.firstProblem ??= `${q} as ${reader.id}: ${problem}`;
     }
