@@ -159,9 +159,7 @@ function clientGcSince(t0: number): { totalMs: number; maxMs: number; pauses: nu
   const pauses = clientGc.filter((g) => g.at >= t0);
   return { totalMs: round(pauses.reduce((n, g) => n + g.ms, 0), 1), maxMs: round(Math.max(0, ...pauses.map((g) => g.ms)), 1), pauses: pauses.length };
 }
-let stopping = false;
-// `on`, not `once`: npm and tsx relay the signal the process group already got, and a second
-// SIGINT under the default handler would kill the run before it has cleaned up.
+
 /**
  * The load generator's own heap policy. Its old generation holds about 60 MB of setup (the graph it checks
  * answers against), and V8 sets the next mark-compact's limit close above that. Once the slack is smaller
@@ -176,6 +174,9 @@ let stopping = false;
 v8.setFlagsFromString('--heap-growing-percent=300');
 v8.setFlagsFromString('--no-memory-reducer');
 
+let stopping = false;
+// `on`, not `once`: npm and tsx relay the signal the process group already got, and a second
+// SIGINT under the default handler would kill the run before it has cleaned up.
 const onSignal = () => {
   if (!stopping) say('interrupted: stopping the load, then cleaning up');
   stopping = true;
@@ -290,6 +291,7 @@ const pgUrl = (() => {
   return url.toString();
 })();
 let server: ServerProcess | undefined;
+let sender: OpenLoopSender | undefined;
 let pgCreated = false;
 let report: Record<string, unknown> | undefined;
 
@@ -794,7 +796,7 @@ try {
   }
   // The open loop's requests go out from a process of their own (bench/open-loop-sender.ts): by request
   // index, presences then contacts, each for every reader in order.
-  const sender =
+  sender =
     MODE === 'closed'
       ? undefined
       : await OpenLoopSender.start({
@@ -829,7 +831,6 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
     judgedRun = await measureRate(half.rate, JUDGE_SECONDS, 31, ' (about half of saturation, measured again)');
   }
-  sender?.close();
   const judged = judgedRun ?? half;
   const openLoop =
     MODE === 'closed'
@@ -918,8 +919,15 @@ try {
     verdict,
     ...(warnings.length ? { warnings } : {}),
   };
+} catch (error) {
+  // A Ctrl-C reaches the whole process group, the server child too: it shuts down, and the next scrape
+  // of it fails. That is the interruption, not a fault to report with a stack.
+  if (!stopping) throw error;
+  say(`interrupted: no report (${(error as Error).message})`);
+  process.exitCode = 130;
 } finally {
   process.stderr.write('[batch-read] cleaning up… ');
+  sender?.close();
   await server?.stop().catch(() => undefined);
   await hot.purge().catch((e: unknown) => say(`redis purge failed: ${String(e)}`));
   await hot.close();

@@ -17,7 +17,7 @@
  * SIGINT) stops sending; what is in flight is still awaited.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
@@ -126,9 +126,17 @@ export class OpenLoopSender {
     if (this.#child.connected) this.#child.send({ type: 'stop' } satisfies ToSender);
   }
 
+  /** Ends the sender and removes any answers file of it still there (a run cut short leaves one). */
   close(): void {
     if (this.#child.connected) this.#child.disconnect();
+    this.#child.kill();
+    const prefix = answersFilePrefix(this.#child.pid!);
+    for (const name of readdirSync(os.tmpdir())) if (name.startsWith(prefix)) rmSync(path.join(os.tmpdir(), name), { force: true });
   }
+}
+
+function answersFilePrefix(pid: number): string {
+  return `batch-read-answers-${pid}-`;
 }
 
 if (process.send && process.env[SENDER_ENV] === '1') {
@@ -166,7 +174,7 @@ if (process.send && process.env[SENDER_ENV] === '1') {
     const latencies = new Float64Array(n).fill(Number.NaN);
     const statuses = new Uint16Array(n);
     const failures: [number, string][] = [];
-    const answersFile = path.join(os.tmpdir(), `batch-read-answers-${process.pid}-${++runs}.bin`);
+    const answersFile = path.join(os.tmpdir(), `${answersFilePrefix(process.pid)}${++runs}.bin`);
     const file = createWriteStream(answersFile);
     const fileDone = new Promise<void>((resolve, reject) => {
       file.once('finish', resolve);
