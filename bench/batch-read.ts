@@ -58,9 +58,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import os from 'node:os';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import v8 from 'node:v8';
 import { Redis } from 'ioredis';
 import neo4jDriver from 'neo4j-driver';
 import pg from 'pg';
@@ -73,8 +71,8 @@ import { signToken } from '../server/auth.js';
 import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
-import { OpenLoopSender, type SenderResult } from './open-loop-sender.js';
-import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
+import { OpenLoopSender } from './open-loop-sender.js';
+import { commandLine, DEPLOYED_ENV, environment, recordGcPauses, round, summary, useLoadGeneratorHeapPolicy } from './stats.js';
 import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, type Sample } from './ws-load.js';
 
 const { values } = parseArgs({
@@ -151,38 +149,39 @@ const say = (line: string) => process.stderr.write(`[batch-read] ${line}\n`);
  * The load generator's own GC pauses: a pause while requests are out delays reading their answers, and
  * so shows as latency the server did not cause. Reported per phase (total and worst pause).
  */
-const clientGc: { at: number; ms: number }[] = [];
-new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) clientGc.push({ at: e.startTime, ms: e.duration });
-}).observe({ entryTypes: ['gc'] });
-function clientGcSince(t0: number): { totalMs: number; maxMs: number; pauses: number } {
-  const pauses = clientGc.filter((g) => g.at >= t0);
-  return { totalMs: round(pauses.reduce((n, g) => n + g.ms, 0), 1), maxMs: round(Math.max(0, ...pauses.map((g) => g.ms)), 1), pauses: pauses.length };
-}
-
-/**
- * The load generator's own heap policy. Its old generation holds about 60 MB of setup (the graph it checks
- * answers against), and V8 sets the next mark-compact's limit close above that. Once the slack is smaller
- * than the new space, V8 starts incremental marking from a task, so the bench ran a mark-compact every
- * 1.2-2.5 s. Each one cost 23-52 ms of marking steps on this thread (one up to 16 ms) and a 5-39 ms pause
- * (--trace-gc --trace-incremental-marking), and the memory reducer added more. Every pause delays sends
- * and arrival stamps, and is counted as latency. With a wider limit and no memory reducer, at 150 req/s
- * two alternating pairs of runs gave: its GC pauses 24 / 20 → 8 / 8 (107 / 137 → 38 / 41 ms), send lag
- * p99 8.6 / 7.1 → 3.9 / 4.0 ms, client p99 33 / 41 → 23 / 24 ms. This affects only the bench process
- * (set at run time, before the setup grows its heap); the server runs with its deployed flags.
- */
-v8.setFlagsFromString('--heap-growing-percent=300');
-v8.setFlagsFromString('--no-memory-reducer');
+const clientGc = recordGcPauses();
+useLoadGeneratorHeapPolicy();
 
 let stopping = false;
+/** The open loop's sender process (bench/open-loop-sender.ts), while the open loop runs. */
+let sender: OpenLoopSender | undefined;
 // `on`, not `once`: npm and tsx relay the signal the process group already got, and a second
 // SIGINT under the default handler would kill the run before it has cleaned up.
 const onSignal = () => {
   if (!stopping) say('interrupted: stopping the load, then cleaning up');
   stopping = true;
+  sender?.stop();
 };
 process.on('SIGINT', onSignal);
 process.on('SIGTERM', onSignal);
+
+/**
+ * Arrival times (ms) in [from, to) at `rate` per second: Poisson (exponential gaps from a stream seeded by
+ * rate and `seed`) or, with `--arrivals uniform`, evenly spaced and ending one gap before `to`.
+ */
+function arrivalsBetween(rate: number, from: number, to: number, seed: number): number[] {
+  const gapMs = 1000 / rate;
+  const times: number[] = [];
+  if (ARRIVALS === 'uniform') {
+    if (from >= 0) for (let k = 0; from + k * gapMs < to; k++) times.push(from + k * gapMs);
+    else for (let k = 1; to - k * gapMs >= from; k++) times.unshift(to - k * gapMs);
+  } else {
+    const gap = rng(7_919 * rate + seed);
+    const next = () => -Math.log(1 - 0.999_999 * gap()) * gapMs;
+    for (let t = from + next(); t < to; t += next()) times.push(t);
+  }
+  return times;
+}
 
 /** Deterministic pseudo-random numbers: the same arguments give the same graph. */
 function rng(seed: number) {
@@ -291,7 +290,6 @@ const pgUrl = (() => {
   return url.toString();
 })();
 let server: ServerProcess | undefined;
-let sender: OpenLoopSender | undefined;
 let pgCreated = false;
 let report: Record<string, unknown> | undefined;
 
@@ -521,7 +519,7 @@ try {
   await load(WARMUP, { presences: fresh(), contacts: fresh() });
   process.stderr.write(` done (${seconds(t0)} s)\n`);
 
-  const unloaded = new Map<QueryName, { requests: number; latencyMs: { p50: number; p99: number; max: number }; serverCpuMsPerRequest: number; serverGcMsPerRequest: number; loadGeneratorGc: ReturnType<typeof clientGcSince>; errors: number }>();
+  const unloaded = new Map<QueryName, { requests: number; latencyMs: { p50: number; p99: number; max: number }; serverCpuMsPerRequest: number; serverGcMsPerRequest: number; loadGeneratorGc: ReturnType<typeof clientGc.since>; errors: number }>();
   if (UNLOADED > 0) {
     for (const q of names) {
       process.stderr.write(`[batch-read] ${q} alone, one client, ${UNLOADED} s `);
@@ -529,7 +527,7 @@ try {
       const cpu0 = await scrape(server);
       const g0 = performance.now();
       await load(UNLOADED, { [q]: tally }, q, 1);
-      const gc = clientGcSince(g0);
+      const gc = clientGc.since(g0);
       const cpu1 = await scrape(server);
       const s = summary(tally.latencies);
       unloaded.set(q, {
@@ -557,7 +555,7 @@ try {
     process.stderr.write(`[batch-read] closed loop: measuring ${SECONDS} s with ${CONCURRENCY} clients `);
     const g0 = performance.now();
     const elapsed = await load(SECONDS, tallies);
-    const gc = clientGcSince(g0);
+    const gc = clientGc.since(g0);
     const cpu = process.cpuUsage(cpuBefore);
     const neighbours1 = await neighbours();
     const after = await scrape(server);
@@ -626,7 +624,7 @@ try {
     maxInFlight: number;
     newConnections: number;
     dispatchLagMs: { p99: number; max: number };
-    loadGeneratorGc: ReturnType<typeof clientGcSince>;
+    loadGeneratorGc: ReturnType<typeof clientGc.since>;
     serverCpuPercentOfOneCore: number;
     serverCpuMsPerRequest: number;
     /** Reads the relation cache had to pass to Neo4j, per request answered (graph/cached.ts). */
@@ -662,29 +660,20 @@ try {
     // window's schedule is the same with or without them.
     const windowMs = windowSeconds * 1000;
     const settleMs = SETTLE_SECONDS * 1000;
-    const offsets: number[] = [];
-    const settling: number[] = [];
-    if (ARRIVALS === 'uniform') {
-      for (let k = 0; (k * 1000) / rate < windowMs; k++) offsets.push((k * 1000) / rate);
-      for (let k = 1; (k * 1000) / rate <= settleMs; k++) settling.unshift((-k * 1000) / rate);
-    } else {
-      const gap = rng(7_919 * rate + seed);
-      for (let t = -Math.log(1 - 0.999_999 * gap()) * (1000 / rate); t < windowMs; t += -Math.log(1 - 0.999_999 * gap()) * (1000 / rate)) offsets.push(t);
-      const settleGap = rng(7_919 * rate + seed + 12);
-      for (let t = -settleMs - Math.log(1 - 0.999_999 * settleGap()) * (1000 / rate); t < 0; t += -Math.log(1 - 0.999_999 * settleGap()) * (1000 / rate)) settling.push(t);
-    }
+    const offsets = arrivalsBetween(rate, 0, windowMs, seed);
+    const settling = arrivalsBetween(rate, -settleMs, 0, seed + 12);
     const schedule = Float64Array.from([...settling, ...offsets]);
     // Window arrivals are numbered from 0 as they were before settling was added; settling ones apart.
     const firstReader = readerOffset;
     const arrivalOf = (i: number) => {
       const settle = i < settling.length;
       const k = settle ? i : i - settling.length;
-      return { settle, q: names[k % names.length]!, readerIndex: (firstReader + Math.floor(k / names.length)) % R };
+      const queryIndex = k % names.length;
+      const readerIndex = (firstReader + Math.floor(k / names.length)) % R;
+      // The sender's request index: presences then contacts, each for every reader in order.
+      return { settle, q: names[queryIndex]!, readerIndex, request: queryIndex * R + readerIndex };
     };
-    const requests = Uint32Array.from(schedule, (_, i) => {
-      const a = arrivalOf(i);
-      return names.indexOf(a.q) * R + a.readerIndex;
-    });
+    const requests = Uint32Array.from(schedule, (_, i) => arrivalOf(i).request);
     process.stderr.write(
       `[batch-read] open loop${label}: ${rate} req/s (${ARRIVALS}), ${settleMs > 0 ? `${SETTLE_SECONDS} s settling (${settling.length} arrivals, not timed), then ` : ''}${windowSeconds} s, ${offsets.length} arrivals `,
     );
@@ -696,15 +685,7 @@ try {
       opened ??= Promise.all([scrape(server!), neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore }));
     };
     const progress = setInterval(() => process.stderr.write('.'), 1000);
-    const stop = () => sender!.stop();
-    process.on('SIGINT', stop);
-    let sent: SenderResult;
-    try {
-      sent = await sender!.run({ offsets: schedule, requests, windowFrom: settling.length }, open);
-    } finally {
-      clearInterval(progress);
-      process.off('SIGINT', stop);
-    }
+    const sent = await sender!.run({ offsets: schedule, requests, windowFrom: settling.length }, open).finally(() => clearInterval(progress));
     open();
     readerOffset += Math.ceil(offsets.length / names.length);
     const { before, neighbours0, cpuBefore } = await opened!;
@@ -794,8 +775,8 @@ try {
     );
     return entry;
   }
-  // The open loop's requests go out from a process of their own (bench/open-loop-sender.ts): by request
-  // index, presences then contacts, each for every reader in order.
+  // The open loop's requests go out from a process of their own (bench/open-loop-sender.ts), by request
+  // index (see `arrivalOf`).
   sender =
     MODE === 'closed'
       ? undefined
@@ -832,6 +813,7 @@ try {
     judgedRun = await measureRate(half.rate, JUDGE_SECONDS, 31, ' (about half of saturation, measured again)');
   }
   const judged = judgedRun ?? half;
+  const latenciesOf = (r: OpenRate) => Object.fromEntries(names.map((q) => [q, r.queries[q].latencyMs]));
   const openLoop =
     MODE === 'closed'
       ? undefined
@@ -853,9 +835,9 @@ try {
                 seconds: judged.seconds,
                 basis: judgedRun ? `measured again after the series, over ${JUDGE_SECONDS} s (arrivals of another seed)` : 'its row in the series',
                 achievedPerSecond: judged.achievedPerSecond,
-                latencyMs: Object.fromEntries(names.map((q) => [q, judged.queries[q].latencyMs])),
+                latencyMs: latenciesOf(judged),
                 worstP99Ms: judged.worstP99Ms,
-                ...(judgedRun ? { series: { seconds: half!.seconds, latencyMs: Object.fromEntries(names.map((q) => [q, half!.queries[q].latencyMs])), worstP99Ms: half!.worstP99Ms }, run: judgedRun } : {}),
+                ...(judgedRun ? { series: { seconds: half!.seconds, latencyMs: latenciesOf(half!), worstP99Ms: half!.worstP99Ms }, run: judgedRun } : {}),
               }
             : null,
         };

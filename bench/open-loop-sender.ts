@@ -17,13 +17,13 @@
  * SIGINT) stops sending; what is in flight is still awaited.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readdirSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { PerformanceObserver, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import v8 from 'node:v8';
+import { recordGcPauses, useLoadGeneratorHeapPolicy } from './stats.js';
 
 export interface SenderSetup {
   readonly endpoint: string;
@@ -32,6 +32,8 @@ export interface SenderSetup {
   /** By request index: the JSON body and the Authorization header. */
   readonly bodies: readonly string[];
   readonly authorizations: readonly string[];
+  /** Where the answers files go (the driver's handle makes it, and removes it on `close`). */
+  readonly answersDir: string;
 }
 
 export interface SenderRun {
@@ -62,7 +64,6 @@ export interface SenderResult {
   readonly gc: { readonly totalMs: number; readonly maxMs: number; readonly pauses: number };
   /** This process's CPU over the run (s). */
   readonly cpuSeconds: number;
-  readonly stopped: boolean;
 }
 
 export type ToSender = { readonly type: 'setup'; readonly setup: SenderSetup } | { readonly type: 'run'; readonly run: SenderRun } | { readonly type: 'stop' };
@@ -73,10 +74,12 @@ const SENDER_ENV = 'OPEN_LOOP_SENDER';
 /** The driver's handle on the sender process: one schedule at a time. */
 export class OpenLoopSender {
   readonly #child: ChildProcess;
+  readonly #answersDir: string;
   #current: { resolve: (r: SenderResult) => void; reject: (e: Error) => void; onOpen: () => void } | undefined;
   #ready: Promise<void>;
 
-  private constructor(setup: SenderSetup) {
+  private constructor(setup: Omit<SenderSetup, 'answersDir'>) {
+    this.#answersDir = mkdtempSync(path.join(os.tmpdir(), 'batch-read-answers-'));
     this.#child = fork(fileURLToPath(import.meta.url), [], {
       // Structured clone: latencies and answers travel as typed arrays.
       serialization: 'advanced',
@@ -103,10 +106,10 @@ export class OpenLoopSender {
         }
       });
     });
-    this.#child.send({ type: 'setup', setup } satisfies ToSender);
+    this.#child.send({ type: 'setup', setup: { ...setup, answersDir: this.#answersDir } } satisfies ToSender);
   }
 
-  static async start(setup: SenderSetup): Promise<OpenLoopSender> {
+  static async start(setup: Omit<SenderSetup, 'answersDir'>): Promise<OpenLoopSender> {
     const sender = new OpenLoopSender(setup);
     await sender.#ready;
     return sender;
@@ -126,28 +129,17 @@ export class OpenLoopSender {
     if (this.#child.connected) this.#child.send({ type: 'stop' } satisfies ToSender);
   }
 
-  /** Ends the sender and removes any answers file of it still there (a run cut short leaves one). */
+  /** Ends the sender and removes its answers folder, with any file a run cut short left in it. */
   close(): void {
     if (this.#child.connected) this.#child.disconnect();
     this.#child.kill();
-    const prefix = answersFilePrefix(this.#child.pid!);
-    for (const name of readdirSync(os.tmpdir())) if (name.startsWith(prefix)) rmSync(path.join(os.tmpdir(), name), { force: true });
+    rmSync(this.#answersDir, { recursive: true, force: true });
   }
 }
 
-function answersFilePrefix(pid: number): string {
-  return `batch-read-answers-${pid}-`;
-}
-
 if (process.send && process.env[SENDER_ENV] === '1') {
-  // The same heap policy as the driver's (see there): no marking started only because the old generation is
-  // within one new space of its limit, and no memory reducer.
-  v8.setFlagsFromString('--heap-growing-percent=300');
-  v8.setFlagsFromString('--no-memory-reducer');
-  const gcs: { at: number; ms: number }[] = [];
-  new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) gcs.push({ at: e.startTime, ms: e.duration });
-  }).observe({ entryTypes: ['gc'] });
+  useLoadGeneratorHeapPolicy();
+  const gc = recordGcPauses();
   let setup: SenderSetup | undefined;
   let agent: http.Agent | undefined;
   let stopping = false;
@@ -174,7 +166,7 @@ if (process.send && process.env[SENDER_ENV] === '1') {
     const latencies = new Float64Array(n).fill(Number.NaN);
     const statuses = new Uint16Array(n);
     const failures: [number, string][] = [];
-    const answersFile = path.join(os.tmpdir(), `${answersFilePrefix(process.pid)}${++runs}.bin`);
+    const answersFile = path.join(s.answersDir, `${++runs}.bin`);
     const file = createWriteStream(answersFile);
     const fileDone = new Promise<void>((resolve, reject) => {
       file.once('finish', resolve);
@@ -268,8 +260,6 @@ if (process.send && process.env[SENDER_ENV] === '1') {
     file.end();
     await fileDone;
     const cpu = process.cpuUsage(cpu0);
-    const pauses = gcs.filter((g) => g.at >= start && g.at <= lastEnd);
-    gcs.length = 0;
     return {
       latencies,
       statuses,
@@ -281,9 +271,8 @@ if (process.send && process.env[SENDER_ENV] === '1') {
       lastEndMs: lastEnd - start,
       newConnections,
       maxInFlight,
-      gc: { totalMs: Math.round(pauses.reduce((a, g) => a + g.ms, 0) * 10) / 10, maxMs: Math.round(Math.max(0, ...pauses.map((g) => g.ms)) * 10) / 10, pauses: pauses.length },
+      gc: gc.since(start, lastEnd),
       cpuSeconds: (cpu.user + cpu.system) / 1e6,
-      stopped: stopping,
     };
   }
 }

@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
+import { PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
 /** Small helpers for benchmark figures: percentiles over recorded samples, and the command that ran. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -67,5 +69,35 @@ export function scavengeFigures(pausesMs: readonly number[]): { scavenges: numbe
     scavenges: pausesMs.length,
     scavengeMsMean: round(pausesMs.reduce((a, b) => a + b, 0) / Math.max(pausesMs.length, 1), 2),
     scavengeMsMax: round(Math.max(0, ...pausesMs), 2),
+  };
+}
+
+/**
+ * A load generator's own heap policy: batch-read's driver and its open-loop sender (the server keeps its
+ * deployed flags). The driver's old generation holds about 60 MB of setup (the graph it checks answers
+ * against), and V8 sets the next mark-compact's limit close above that. Once the slack is smaller than the
+ * new space, V8 starts incremental marking from a task, so the bench ran a mark-compact every 1.2-2.5 s.
+ * Each one cost 23-52 ms of marking steps on its thread (one up to 16 ms) and a 5-39 ms pause
+ * (--trace-gc --trace-incremental-marking), and the memory reducer added more. Every pause delays sends
+ * and arrival stamps, and is counted as latency. With a wider limit and no memory reducer, at 150 req/s
+ * two alternating pairs of runs gave: its GC pauses 24 / 20 → 8 / 8 (107 / 137 → 38 / 41 ms), send lag
+ * p99 8.6 / 7.1 → 3.9 / 4.0 ms, client p99 33 / 41 → 23 / 24 ms. Call it at start, before the heap grows.
+ */
+export function useLoadGeneratorHeapPolicy(): void {
+  v8.setFlagsFromString('--heap-growing-percent=300');
+  v8.setFlagsFromString('--no-memory-reducer');
+}
+
+/** This process's GC pauses from now on; `since(from, to)` sums those that began in [from, to] (performance.now() ms). */
+export function recordGcPauses(): { since(from: number, to?: number): { totalMs: number; maxMs: number; pauses: number } } {
+  const pauses: { at: number; ms: number }[] = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) pauses.push({ at: e.startTime, ms: e.duration });
+  }).observe({ entryTypes: ['gc'] });
+  return {
+    since(from, to = Number.POSITIVE_INFINITY) {
+      const within = pauses.filter((g) => g.at >= from && g.at <= to);
+      return { totalMs: round(within.reduce((n, g) => n + g.ms, 0), 1), maxMs: round(Math.max(0, ...within.map((g) => g.ms)), 1), pauses: within.length };
+    },
   };
 }
