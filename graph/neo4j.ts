@@ -16,7 +16,7 @@ import { StoreUnavailableError } from '../presence/errors.js';
 import { DEFAULT_PRIVACY, PRIVACY_MODES, type PrivacyMode, type Relation, type UserId } from '../presence/index.js';
 import * as cypher from './neo4jCypher.js';
 import { toGraphError } from './neo4jErrors.js';
-import type { Audience, ContactGraph, ContactPage } from './port.js';
+import type { Audience, ContactGraph, ContactPage, Revision } from './port.js';
 
 export interface Neo4jContactGraphOptions {
   /** Bolt URI, e.g. `bolt://127.0.0.1:7687` (NEO4J_URI). Use `bolt://` for a single server. */
@@ -140,16 +140,20 @@ export class Neo4jContactGraph implements ContactGraph {
     );
     const row = result.records[0];
     const relations = new Map<UserId, Relation>();
-    if (row === undefined) return { viewerPrivacy: undefined, relations };
+    const revisions = new Map<UserId, Revision>();
+    if (row === undefined) return { viewerPrivacy: undefined, relations, revisions };
     const viewerPrivacy = row.get('viewerPrivacy') as unknown;
+    const viewerRevision = row.get('viewerRevision') as unknown;
+    if (typeof viewerRevision === 'number') revisions.set(viewerId, viewerRevision);
     for (const target of row.get('targets') as AudienceRow[]) {
       relations.set(target.id, {
         privacy: privacyOf(target.privacy),
         listsViewer: target.listsViewer === true,
         blocksViewer: target.blocksViewer === true,
       });
+      revisions.set(target.id, target.revision);
     }
-    return { viewerPrivacy: viewerPrivacy === null ? undefined : privacyOf(viewerPrivacy), relations };
+    return { viewerPrivacy: viewerPrivacy === null ? undefined : privacyOf(viewerPrivacy), relations, revisions };
   }
 
   /** @throws RangeError when `first` is not a non-negative integer (the API layer validates first). */
@@ -160,8 +164,17 @@ export class Neo4jContactGraph implements ContactGraph {
     const result = await this.#read((tx) =>
       this.#run(tx, cypher.CONTACTS_PAGE, { userId, after, limit: neo4j.int(first + 1) }),
     );
-    const ids = result.records.map((record) => record.get('id') as string);
-    return { ids: ids.slice(0, first), hasNextPage: ids.length > first };
+    const row = result.records[0];
+    if (row === undefined) return { ids: [], hasNextPage: false, revision: undefined };
+    const ids = row.get('ids') as string[];
+    return { ids: ids.slice(0, first), hasNextPage: ids.length > first, revision: row.get('revision') as number };
+  }
+
+  async changed(known: ReadonlyMap<UserId, Revision>): Promise<Set<UserId>> {
+    if (known.size === 0) return new Set();
+    const pairs = Array.from(known, ([id, revision]) => [id, neo4j.int(revision)]);
+    const result = await this.#read((tx) => this.#run(tx, cypher.CHANGED, { known: pairs }));
+    return new Set((result.records[0]?.get('changed') as UserId[] | undefined) ?? []);
   }
 
   /** A no-op for an unregistered user (as in the embedded graph): call `ensureUser` first. */
@@ -258,6 +271,7 @@ class DeadlineExceeded extends Error {
 interface AudienceRow {
   readonly id: UserId;
   readonly privacy: unknown;
+  readonly revision: number;
   readonly listsViewer: unknown;
   readonly blocksViewer: unknown;
 }

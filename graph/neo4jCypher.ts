@@ -2,7 +2,9 @@
  * Every Cypher statement Neo4jContactGraph sends, in one place. All values travel as parameters; none of
  * these strings is ever assembled at run time.
  *
- * Model: `(:User {ns, id, privacy})`, `(u)-[:CONTACT]->(v)` (u lists v), `(u)-[:BLOCKED]->(v)` (u blocks v).
+ * Model: `(:User {ns, id, privacy, rev})`, `(u)-[:CONTACT]->(v)` (u lists v), `(u)-[:BLOCKED]->(v)` (u blocks v).
+ * `rev` is the user's revision (graph/port.ts): every write that changes the user's privacy or one of
+ * their own edges adds one to it, in the same statement; it is absent (read as 0) until the first.
  * `ns` is the namespace (see Neo4jContactGraphOptions.namespace); every statement matches users by
  * `{ns: $ns, id: …}`, which the composite uniqueness constraint below turns into an index seek, and edges
  * are only ever created between two users of the same namespace.
@@ -38,44 +40,66 @@ CALL (viewer) {
   RETURN collect({
     id: target.id,
     privacy: target.privacy,
+    revision: coalesce(target.rev, 0),
     listsViewer: viewer IS NOT NULL AND EXISTS { (target)-[:CONTACT]->(viewer) },
     blocksViewer: viewer IS NOT NULL AND EXISTS { (target)-[:BLOCKED]->(viewer) }
   }) AS targets
 }
-RETURN viewer.privacy AS viewerPrivacy, targets`;
+RETURN viewer.privacy AS viewerPrivacy, CASE WHEN viewer IS NULL THEN null ELSE coalesce(viewer.rev, 0) END AS viewerRevision, targets`;
 
-/** One page of `(user)-[:CONTACT]->(c)` by ascending id, after $after; $limit is first + 1 (the +1 row
- * only says whether there is a next page). */
+/**
+ * The ids among $known (a list of [id, revision] pairs) whose user's revision is another now, or who are
+ * not registered: one index seek per id, no edges read, and usually nothing sent back.
+ */
+export const CHANGED = `
+UNWIND $known AS known
+OPTIONAL MATCH (u:User {ns: $ns, id: known[0]})
+WITH known, u
+WHERE u IS NULL OR coalesce(u.rev, 0) <> known[1]
+RETURN collect(known[0]) AS changed`;
+
+/** One page of `(user)-[:CONTACT]->(c)` by ascending id, after $after, with the owner's revision; $limit
+ * is first + 1 (the last id only says whether there is a next page). No row: the owner is not registered. */
 export const CONTACTS_PAGE = `
-MATCH (:User {ns: $ns, id: $userId})-[:CONTACT]->(c:User)
-WHERE $after IS NULL OR c.id > $after
-RETURN c.id AS id
-ORDER BY id
-LIMIT $limit`;
+MATCH (u:User {ns: $ns, id: $userId})
+CALL (u) {
+  MATCH (u)-[:CONTACT]->(c:User)
+  WHERE $after IS NULL OR c.id > $after
+  WITH c.id AS id
+  ORDER BY id
+  LIMIT $limit
+  RETURN collect(id) AS ids
+}
+RETURN coalesce(u.rev, 0) AS revision, ids`;
 
 /** Changes a registered user's privacy; matches nothing (a no-op) for an unregistered id. */
 export const SET_PRIVACY = `
 MATCH (u:User {ns: $ns, id: $id})
-SET u.privacy = $privacy`;
+SET u.privacy = $privacy, u.rev = coalesce(u.rev, 0) + 1`;
 
 // Edge writes: the relationship type cannot be a parameter, so each (type, verb) is its own statement.
 // MERGE between two bound nodes locks both, so concurrent adds never create a duplicate edge; whether the
 // edge changed is read from the summary counters. An unregistered endpoint matches nothing: no change.
+// Only a change moves the owner's revision: MERGE's ON CREATE, and a DELETE of an edge that was there.
 
 export const ADD_CONTACT = `
 MATCH (u:User {ns: $ns, id: $from}), (v:User {ns: $ns, id: $to})
-MERGE (u)-[:CONTACT]->(v)`;
+MERGE (u)-[:CONTACT]->(v)
+ON CREATE SET u.rev = coalesce(u.rev, 0) + 1`;
 
 export const REMOVE_CONTACT = `
-MATCH (:User {ns: $ns, id: $from})-[r:CONTACT]->(:User {ns: $ns, id: $to})
+MATCH (u:User {ns: $ns, id: $from})-[r:CONTACT]->(:User {ns: $ns, id: $to})
+SET u.rev = coalesce(u.rev, 0) + 1
 DELETE r`;
 
 export const BLOCK = `
 MATCH (u:User {ns: $ns, id: $from}), (v:User {ns: $ns, id: $to})
-MERGE (u)-[:BLOCKED]->(v)`;
+MERGE (u)-[:BLOCKED]->(v)
+ON CREATE SET u.rev = coalesce(u.rev, 0) + 1`;
 
 export const UNBLOCK = `
-MATCH (:User {ns: $ns, id: $from})-[r:BLOCKED]->(:User {ns: $ns, id: $to})
+MATCH (u:User {ns: $ns, id: $from})-[r:BLOCKED]->(:User {ns: $ns, id: $to})
+SET u.rev = coalesce(u.rev, 0) + 1
 DELETE r`;
 
 export const PING = `RETURN 1 AS ok`;

@@ -7,10 +7,20 @@
  */
 import type { PrivacyMode, Relation, UserId } from '../presence/index.js';
 
+/**
+ * Where a user's side of the graph stands: it changes with every change to their privacy, their contacts
+ * or their blocks — everything a read about them as a target, a viewer or a contacts-page owner depends
+ * on. Only ever compared for equality (`changed`), never ordered. A reader that holds what it read with
+ * the revision it was read at can later ask, cheaply, whether it still stands.
+ */
+export type Revision = number;
+
 export interface ContactPage {
   /** Contact ids in a stable order (ascending id). */
   readonly ids: readonly UserId[];
   readonly hasNextPage: boolean;
+  /** The owner's revision the page was read at; undefined if the owner is not registered. */
+  readonly revision: Revision | undefined;
 }
 
 export interface Audience {
@@ -18,6 +28,8 @@ export interface Audience {
   readonly viewerPrivacy: PrivacyMode | undefined;
   /** Each registered target's relation to the viewer; unregistered targets are absent. */
   readonly relations: ReadonlyMap<UserId, Relation>;
+  /** The revision the viewer's mode and each relation were read at: the viewer's (if registered) and each registered target's. */
+  readonly revisions: ReadonlyMap<UserId, Revision>;
 }
 
 export interface ContactGraph {
@@ -29,6 +41,12 @@ export interface ContactGraph {
   audience(viewerId: UserId, targetIds: readonly UserId[]): Promise<Audience>;
   /** The user's contacts (`(user)-[:CONTACT]->(c)`), `first` of them after the id `after`. */
   contacts(userId: UserId, first: number, after: UserId | null): Promise<ContactPage>;
+  /**
+   * Which of the users in `known` (id → the revision something about them was read at) have changed
+   * since: their revision is another now, or they are no longer registered. One batched read of the
+   * users alone, no edges — how a cache renews what it holds without reading it all again.
+   */
+  changed(known: ReadonlyMap<UserId, Revision>): Promise<Set<UserId>>;
   setPrivacy(userId: UserId, mode: PrivacyMode): Promise<void>;
   /** Each returns whether the edge changed. Both users must be registered. */
   addContact(userId: UserId, contactId: UserId): Promise<boolean>;

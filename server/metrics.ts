@@ -96,7 +96,7 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       });
       new Counter({
         name: 'presence_graph_cache_reads_total',
-        help: 'Contact-graph reads answered by the process-wide relation cache (hit) or read from the graph (miss); renewal: a background read of entries used past half their TTL',
+        help: 'Contact-graph reads answered by the process-wide relation cache (hit) or read from the graph (miss); renewal: a background renewal of entries used past half their TTL (a check of which users changed, then a read of those that did)',
         labelNames: ['result'],
         registers: [registry],
         collect() {

@@ -56,7 +56,7 @@ export function contactGraphContract(name: string, make: () => Promise<ContactGr
         await register('alice', 'bob');
         await graph.addContact('alice', 'bob');
         await graph.ensureUser('alice');
-        expect(await graph.contacts('alice', 10, null)).toEqual({ ids: ['bob'], hasNextPage: false });
+        expect(await graph.contacts('alice', 10, null)).toMatchObject({ ids: ['bob'], hasNextPage: false });
       });
 
       it('should return only the registered ones among the ids asked', async () => {
@@ -214,27 +214,27 @@ export function contactGraphContract(name: string, make: () => Promise<ContactGr
 
       it('should page through the contacts by ascending id', async () => {
         await withFiveContacts();
-        expect(await graph.contacts('owner', 2, null)).toEqual({ ids: ['c01', 'c02'], hasNextPage: true });
-        expect(await graph.contacts('owner', 2, 'c02')).toEqual({ ids: ['c03', 'c04'], hasNextPage: true });
-        expect(await graph.contacts('owner', 2, 'c04')).toEqual({ ids: ['c05'], hasNextPage: false });
+        expect(await graph.contacts('owner', 2, null)).toMatchObject({ ids: ['c01', 'c02'], hasNextPage: true });
+        expect(await graph.contacts('owner', 2, 'c02')).toMatchObject({ ids: ['c03', 'c04'], hasNextPage: true });
+        expect(await graph.contacts('owner', 2, 'c04')).toMatchObject({ ids: ['c05'], hasNextPage: false });
       });
 
       it('should say there is no next page when the page ends exactly at the last contact', async () => {
         await withFiveContacts();
-        expect(await graph.contacts('owner', 5, null)).toEqual({ ids, hasNextPage: false });
-        expect(await graph.contacts('owner', 4, null)).toEqual({ ids: ids.slice(0, 4), hasNextPage: true });
-        expect(await graph.contacts('owner', 3, 'c02')).toEqual({ ids: ['c03', 'c04', 'c05'], hasNextPage: false });
+        expect(await graph.contacts('owner', 5, null)).toMatchObject({ ids, hasNextPage: false });
+        expect(await graph.contacts('owner', 4, null)).toMatchObject({ ids: ids.slice(0, 4), hasNextPage: true });
+        expect(await graph.contacts('owner', 3, 'c02')).toMatchObject({ ids: ['c03', 'c04', 'c05'], hasNextPage: false });
       });
 
       it('should return an empty last page after the last contact', async () => {
         await withFiveContacts();
-        expect(await graph.contacts('owner', 2, 'c05')).toEqual({ ids: [], hasNextPage: false });
+        expect(await graph.contacts('owner', 2, 'c05')).toMatchObject({ ids: [], hasNextPage: false });
       });
 
       it('should continue after an id that is not itself a contact', async () => {
         await withFiveContacts();
-        expect(await graph.contacts('owner', 2, 'c02x')).toEqual({ ids: ['c03', 'c04'], hasNextPage: true });
-        expect(await graph.contacts('owner', 10, 'a')).toEqual({ ids, hasNextPage: false });
+        expect(await graph.contacts('owner', 2, 'c02x')).toMatchObject({ ids: ['c03', 'c04'], hasNextPage: true });
+        expect(await graph.contacts('owner', 10, 'a')).toMatchObject({ ids, hasNextPage: false });
       });
 
       it('should list only the users this user lists (outgoing CONTACT edges), not blocked ones', async () => {
@@ -242,18 +242,18 @@ export function contactGraphContract(name: string, make: () => Promise<ContactGr
         await graph.addContact('owner', 'listed');
         await graph.addContact('listsOwner', 'owner');
         await graph.block('owner', 'blocked');
-        expect(await graph.contacts('owner', 10, null)).toEqual({ ids: ['listed'], hasNextPage: false });
+        expect(await graph.contacts('owner', 10, null)).toMatchObject({ ids: ['listed'], hasNextPage: false });
       });
 
       it('should return an empty page for a user without contacts', async () => {
         await register('owner');
-        expect(await graph.contacts('owner', 10, null)).toEqual({ ids: [], hasNextPage: false });
+        expect(await graph.contacts('owner', 10, null)).toMatchObject({ ids: [], hasNextPage: false });
       });
 
       it('should drop a removed contact from the pages', async () => {
         await withFiveContacts();
         await graph.removeContact('owner', 'c02');
-        expect(await graph.contacts('owner', 2, null)).toEqual({ ids: ['c01', 'c03'], hasNextPage: true });
+        expect(await graph.contacts('owner', 2, null)).toMatchObject({ ids: ['c01', 'c03'], hasNextPage: true });
       });
     });
 
@@ -284,8 +284,8 @@ export function contactGraphContract(name: string, make: () => Promise<ContactGr
         expect(await graph.addContact('alice', 'bob')).toBe(true);
         expect(await graph.addContact('bob', 'alice')).toBe(true);
         expect(await graph.removeContact('bob', 'alice')).toBe(true);
-        expect(await graph.contacts('alice', 10, null)).toEqual({ ids: ['bob'], hasNextPage: false });
-        expect(await graph.contacts('bob', 10, null)).toEqual({ ids: [], hasNextPage: false });
+        expect(await graph.contacts('alice', 10, null)).toMatchObject({ ids: ['bob'], hasNextPage: false });
+        expect(await graph.contacts('bob', 10, null)).toMatchObject({ ids: [], hasNextPage: false });
       });
 
       it('should keep CONTACT and BLOCKED edges independent', async () => {
@@ -293,7 +293,7 @@ export function contactGraphContract(name: string, make: () => Promise<ContactGr
         expect(await graph.addContact('alice', 'bob')).toBe(true);
         expect(await graph.block('alice', 'bob')).toBe(true);
         expect(await graph.unblock('alice', 'bob')).toBe(true);
-        expect(await graph.contacts('alice', 10, null)).toEqual({ ids: ['bob'], hasNextPage: false });
+        expect(await graph.contacts('alice', 10, null)).toMatchObject({ ids: ['bob'], hasNextPage: false });
         expect(await graph.removeContact('alice', 'bob')).toBe(true);
         expect(await graph.block('alice', 'bob')).toBe(true);
         expect((await graph.audience('bob', ['alice'])).relations.get('alice')).toEqual({
@@ -301,6 +301,67 @@ export function contactGraphContract(name: string, make: () => Promise<ContactGr
           listsViewer: false,
           blocksViewer: true,
         });
+      });
+    });
+
+    describe('revisions', () => {
+      /** The user's revision now, as a read about them brings it. */
+      async function revisionOf(id: string): Promise<number | undefined> {
+        return (await graph.audience(id, [])).revisions.get(id);
+      }
+
+      it('should bring the revision each part of a read was read at: the viewer\'s, each registered target\'s, a page owner\'s', async () => {
+        await register('viewer', 'alice', 'bob');
+        const audience = await graph.audience('viewer', ['alice', 'bob', 'ghost']);
+        expect([...audience.revisions.keys()].sort()).toEqual(['alice', 'bob', 'viewer']);
+        const page = await graph.contacts('alice', 10, null);
+        expect(page.revision).toBe(audience.revisions.get('alice'));
+        expect((await graph.audience('ghost', ['alice'])).revisions.has('ghost')).toBe(false);
+        expect((await graph.contacts('ghost', 10, null)).revision).toBeUndefined();
+      });
+
+      it('should move a user\'s revision with every change of their privacy, contacts or blocks, and no one else\'s', async () => {
+        await register('alice', 'bob');
+        const changes: [string, () => Promise<unknown>][] = [
+          ['setPrivacy', () => graph.setPrivacy('alice', 'NOBODY')],
+          ['addContact', () => graph.addContact('alice', 'bob')],
+          ['block', () => graph.block('alice', 'bob')],
+          ['unblock', () => graph.unblock('alice', 'bob')],
+          ['removeContact', () => graph.removeContact('alice', 'bob')],
+        ];
+        const seen = new Set([await revisionOf('alice')]);
+        for (const [what, change] of changes) {
+          const bob = await revisionOf('bob');
+          await change();
+          const alice = await revisionOf('alice');
+          // Never one seen before: a holder of any earlier revision learns that it changed.
+          expect(seen.has(alice), `${what} moved alice's revision`).toBe(false);
+          seen.add(alice);
+          expect(await revisionOf('bob'), `${what} left bob's alone`).toBe(bob);
+        }
+      });
+
+      it('should leave the revision alone when an edge change changes nothing', async () => {
+        await register('alice', 'bob');
+        await graph.addContact('alice', 'bob');
+        const before = await revisionOf('alice');
+        expect(await graph.addContact('alice', 'bob')).toBe(false);
+        expect(await graph.unblock('alice', 'bob')).toBe(false);
+        expect(await graph.removeContact('bob', 'alice')).toBe(false);
+        expect(await revisionOf('alice')).toBe(before);
+      });
+
+      it('should tell exactly which held revisions changed, including users not registered', async () => {
+        await register('alice', 'bob', 'carol');
+        const { revisions } = await graph.audience('alice', ['bob', 'carol']);
+        const known = new Map([...revisions, ['ghost', 0]]);
+        expect(await graph.changed(known)).toEqual(new Set(['ghost']));
+        await graph.block('bob', 'alice');
+        await graph.setPrivacy('carol', 'EVERYONE');
+        expect(await graph.changed(known)).toEqual(new Set(['bob', 'carol', 'ghost']));
+        expect(await graph.changed(new Map())).toEqual(new Set());
+        // What a read now brings is current again.
+        expect(await graph.changed((await graph.audience('alice', ['bob', 'carol'])).revisions)).toEqual(new Set());
       });
     });
 

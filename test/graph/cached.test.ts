@@ -44,6 +44,13 @@ describe('CachedContactGraph', () => {
         ['bob', { privacy: 'CONTACTS', listsViewer: true, blocksViewer: false }],
         ['carol', { privacy: 'NOBODY', listsViewer: false, blocksViewer: false }],
       ]),
+      // setup(): one change each for alice, bob and carol, none for the viewer.
+      revisions: new Map([
+        ['viewer', 0],
+        ['alice', 1],
+        ['bob', 1],
+        ['carol', 1],
+      ]),
     });
     expect(await graph.audience('viewer', ['carol', 'alice', 'bob', 'alice'])).toEqual(first);
     expect(inner.queries).toBe(1);
@@ -172,7 +179,9 @@ describe('CachedContactGraph', () => {
     inner.queries = 0;
     clock.now += 30_000;
     const asked: string[][] = [];
+    const checked: string[][] = [];
     const read = inner.audience.bind(inner);
+    const check = inner.changed.bind(inner);
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     inner.audience = async (viewerId, ids) => {
@@ -180,25 +189,94 @@ describe('CachedContactGraph', () => {
       await held;
       return read(viewerId, ids);
     };
+    inner.changed = async (known) => (checked.push([...known.keys()]), check(known));
     // Answered at once from memory (the read is held back, so a waiting answer would never come).
     expect((await graph.audience('viewer', ['alice', 'bob'])).relations.get('alice')).toMatchObject({ privacy: 'EVERYONE' });
     expect((await graph.audience('viewer', ['alice'])).relations.get('alice')).toMatchObject({ privacy: 'EVERYONE' });
-    expect(await graph.contacts('bob', 10, null)).toEqual({ ids: ['viewer'], hasNextPage: false });
+    expect(await graph.contacts('bob', 10, null)).toMatchObject({ ids: ['viewer'], hasNextPage: false });
+    // The renewal asks which of the three users its entries depend on changed, then reads alice alone again.
     await until(() => asked.length === 1, 'the renewal of the relations');
-    expect(asked).toEqual([['viewer', 'alice', 'bob']]);
-    // The page's renewal waits in line behind it: one background read at a time.
+    expect(checked).toEqual([['viewer', 'alice', 'bob']]);
+    expect(asked).toEqual([['viewer', 'alice']]);
+    // The page's renewal waits in line behind it: one background renewal at a time.
     expect(graph.stats.renewals).toBe(2);
-    expect(inner.queries).toBe(0);
+    expect(inner.queries).toBe(1);
     release();
-    await until(() => inner.queries === 2, 'the renewals read');
+    // The page's owner did not change: one check, and the page lives on without being read again.
+    await until(() => checked.length === 2, 'the page\'s renewal');
+    expect(checked[1]).toEqual(['bob']);
     await settle();
-    // Renewed: the new relation is served, and it lives a whole TTL from the renewal (70 s after the first
-    // read, past any first life of at most 60 s) — answered from memory, no miss.
+    expect(inner.queries).toBe(3);
+    // Renewed: the new relation is served, and the unchanged ones live a whole TTL from the renewal (70 s
+    // after the first read, past any first life of at most 60 s) — answered from memory, no miss.
     inner.audience = read;
+    inner.changed = check;
     clock.now += 40_000;
     const misses = graph.stats.misses;
-    expect((await graph.audience('viewer', ['alice'])).relations.get('alice')).toMatchObject({ privacy: 'NOBODY' });
+    expect((await graph.audience('viewer', ['alice', 'bob'])).relations.get('alice')).toMatchObject({ privacy: 'NOBODY' });
+    expect(await graph.contacts('bob', 10, null)).toMatchObject({ ids: ['viewer'], hasNextPage: false });
     expect(graph.stats.misses).toBe(misses);
+  });
+
+  it('should read again, not extend, an entry whose change was heard while the renewal asked what changed', async () => {
+    const { inner, feed, graph, clock } = await setup({ ttlMs: 60_000 });
+    await graph.audience('viewer', ['alice', 'bob']);
+    clock.now += 30_000;
+    // Another process changes bob and announces it while the renewal's check is on its way: the graph
+    // answered "unchanged" before the change landed.
+    const check = inner.changed.bind(inner);
+    const asked: string[][] = [];
+    const read = inner.audience.bind(inner);
+    inner.audience = async (viewerId, ids) => (asked.push([viewerId, ...ids]), read(viewerId, ids));
+    inner.changed = async (known) => {
+      const answer = await check(known);
+      await inner.block('bob', 'viewer');
+      (feed as EmbeddedVisibilityFeed).publish('bob');
+      await settle();
+      return answer;
+    };
+    await graph.audience('viewer', ['alice', 'bob']);
+    // Alice and the viewer's own mode are extended; bob, whose change was heard meanwhile, is read again.
+    await until(() => asked.length === 1, 'the renewal\'s read of what changed');
+    expect(asked).toEqual([['viewer', 'bob']]);
+    await settle();
+    inner.changed = check;
+    inner.queries = 0;
+    expect((await graph.audience('viewer', ['alice', 'bob'])).relations.get('bob')).toMatchObject({ blocksViewer: true });
+    expect(inner.queries).toBe(0);
+  });
+
+  it('should extend nothing while the feed cannot listen: entries then run out their life and are read again', async () => {
+    // A listen that fails before the feed's drop (handler(null)) has arrived: nothing may be extended.
+    let up = true;
+    const feed: VisibilityFeed = {
+      listen: async () => {
+        if (!up) throw new StoreUnavailableError('hot');
+      },
+      unlisten: async () => undefined,
+      onChange: () => undefined,
+    };
+    const { inner, graph, clock } = await setup({ ttlMs: 60_000, feed });
+    await graph.audience('viewer', ['alice']);
+    clock.now += 30_000;
+    up = false;
+    const read = inner.audience.bind(inner);
+    let renewed = false;
+    // The renewal: a check (unchanged), nothing extended, then a read again that may not be kept either.
+    inner.audience = async (viewerId, ids) => {
+      renewed = true;
+      return read(viewerId, ids);
+    };
+    await graph.audience('viewer', ['alice']);
+    await until(() => renewed, 'the renewal\'s read');
+    await settle();
+    inner.audience = read;
+    up = true;
+    // Read at 0, its life at most 60 s: had the renewal extended it, it would still be held at 61 s.
+    clock.now += 31_000;
+    inner.queries = 0;
+    await graph.audience('viewer', ['alice']);
+    expect(inner.queries).toBe(1);
   });
 
   it('should renew a wave of viewers one background read at a time, and not hold a reader who must wait behind it', async () => {
@@ -208,20 +286,24 @@ describe('CachedContactGraph', () => {
     for (const viewer of viewers) await graph.audience(viewer, ['alice', 'bob']);
     // Past any renewal point, before any expiry: every viewer comes back at once.
     clock.now += 45_000;
-    const read = inner.audience.bind(inner);
     let inFlight = 0;
     let most = 0;
+    // Who each graph round trip was for: a renewal's check names the viewer first; a miss reads.
     const started: string[] = [];
-    inner.audience = async (viewerId, ids) => {
+    const counted = async <T>(viewerId: string, work: () => Promise<T>): Promise<T> => {
       started.push(viewerId);
       most = Math.max(most, ++inFlight);
       try {
         await settle();
-        return await read(viewerId, ids);
+        return await work();
       } finally {
         inFlight--;
       }
     };
+    const read = inner.audience.bind(inner);
+    const check = inner.changed.bind(inner);
+    inner.audience = (viewerId, ids) => counted(viewerId, () => read(viewerId, ids));
+    inner.changed = (known) => counted([...known.keys()][0]!, () => check(known));
     for (const viewer of viewers) await graph.audience(viewer, ['alice', 'bob']);
     expect(graph.stats.renewals).toBe(20);
     // A viewer never read is a miss: it reads at once, alongside the renewal in flight, not after the line.
@@ -250,8 +332,11 @@ describe('CachedContactGraph', () => {
     const targets = Array.from({ length: 200 }, (_, i) => `t${i}`);
     const reads = async (graph: CachedContactGraph, inner: EmbeddedContactGraph, clock: { now: number }, from: number, to: number) => {
       const asked: number[] = [];
+      const checked: number[] = [];
       const read = inner.audience.bind(inner);
+      const check = inner.changed.bind(inner);
       inner.audience = async (viewerId, ids) => (asked.push(ids.length), read(viewerId, ids));
+      inner.changed = async (known) => (checked.push(known.size), check(known));
       const start = clock.now;
       // The viewer comes back every 2 s.
       for (let at = from; at <= to; at += 2_000) {
@@ -260,23 +345,39 @@ describe('CachedContactGraph', () => {
         await settle();
       }
       inner.audience = read;
-      return asked;
+      inner.changed = check;
+      return { asked, checked };
     };
 
     // Expiry alone (no renewal ahead): somewhere in the last quarter of the TTL, all 200 at once.
     const expiring = await setup({ ttlMs: 60_000, renewAfter: 1 });
     for (const id of targets) await expiring.inner.ensureUser(id);
     await expiring.graph.audience('viewer', targets);
-    expect(await reads(expiring.graph, expiring.inner, expiring.clock, 2_000, 60_000)).toEqual([200]);
+    expect(await reads(expiring.graph, expiring.inner, expiring.clock, 2_000, 60_000)).toEqual({ asked: [200], checked: [] });
 
-    // Renewed ahead: one background read of all 200 once past half their life, then none until the next half.
+    // Renewed ahead: once past half their life, one background check of all 201 users the entries depend on
+    // (the 200 targets and the viewer, for their own mode), then none until the next half; nothing changed,
+    // so nothing is read again.
     const renewing = await setup({ ttlMs: 60_000 });
     for (const id of targets) await renewing.inner.ensureUser(id);
     await renewing.graph.audience('viewer', targets);
     const misses = renewing.graph.stats.misses;
-    expect(await reads(renewing.graph, renewing.inner, renewing.clock, 2_000, 44_000)).toEqual([200]);
+    expect(await reads(renewing.graph, renewing.inner, renewing.clock, 2_000, 44_000)).toEqual({ asked: [], checked: [201] });
     expect(renewing.graph.stats.renewals).toBe(1);
     expect(renewing.graph.stats.misses).toBe(misses);
+
+    // Two of the 200 changed unannounced: the next renewal reads those two again, and only them — on the
+    // life it gave the rest, so the viewer's entries still come due together: over the next minute every
+    // renewal checks all 201 at once, never a slice.
+    await renewing.inner.setPrivacy('t7', 'NOBODY');
+    await renewing.inner.addContact('t9', 'viewer');
+    const next = await reads(renewing.graph, renewing.inner, renewing.clock, 2_000, 60_000);
+    expect(next.asked).toEqual([2]);
+    expect(next.checked.length).toBeGreaterThanOrEqual(2);
+    expect(next.checked.every((size) => size === 201)).toBe(true);
+    const relations = (await renewing.graph.audience('viewer', ['t7', 't9'])).relations;
+    expect(relations.get('t7')).toMatchObject({ privacy: 'NOBODY' });
+    expect(relations.get('t9')).toMatchObject({ listsViewer: true });
   });
 
   it('should start over, and stop listening to everyone it held, past its bound', async () => {
@@ -295,7 +396,7 @@ describe('CachedContactGraph', () => {
 
   it('should keep neither unregistered targets nor an unregistered viewer: they may sign in any moment', async () => {
     const { inner, graph } = await setup();
-    expect(await graph.audience('stranger', ['nobody', 'alice'])).toEqual({ viewerPrivacy: undefined, relations: new Map([['alice', { privacy: 'EVERYONE', listsViewer: false, blocksViewer: false }]]) });
+    expect(await graph.audience('stranger', ['nobody', 'alice'])).toMatchObject({ viewerPrivacy: undefined, relations: new Map([['alice', { privacy: 'EVERYONE', listsViewer: false, blocksViewer: false }]]) });
     await inner.ensureUser('nobody');
     await inner.ensureUser('stranger');
     expect(await graph.audience('stranger', ['nobody', 'alice'])).toMatchObject({ viewerPrivacy: 'CONTACTS', relations: new Map([['nobody', expect.anything()], ['alice', expect.anything()]]) });
@@ -321,14 +422,14 @@ describe('CachedContactGraph', () => {
     const { inner, graph, feed } = await setup();
     await inner.addContact('viewer', 'alice');
     inner.queries = 0;
-    expect(await graph.contacts('viewer', 10, null)).toEqual({ ids: ['alice'], hasNextPage: false });
-    expect(await graph.contacts('viewer', 10, null)).toEqual({ ids: ['alice'], hasNextPage: false });
+    expect(await graph.contacts('viewer', 10, null)).toMatchObject({ ids: ['alice'], hasNextPage: false });
+    expect(await graph.contacts('viewer', 10, null)).toMatchObject({ ids: ['alice'], hasNextPage: false });
     expect(inner.queries).toBe(1);
     await inner.addContact('viewer', 'bob');
     (feed as EmbeddedVisibilityFeed).publish('viewer');
     await settle();
-    expect(await graph.contacts('viewer', 10, null)).toEqual({ ids: ['alice', 'bob'], hasNextPage: false });
+    expect(await graph.contacts('viewer', 10, null)).toMatchObject({ ids: ['alice', 'bob'], hasNextPage: false });
     expect(await graph.addContact('viewer', 'carol')).toBe(true);
-    expect(await graph.contacts('viewer', 10, null)).toEqual({ ids: ['alice', 'bob', 'carol'], hasNextPage: false });
+    expect(await graph.contacts('viewer', 10, null)).toMatchObject({ ids: ['alice', 'bob', 'carol'], hasNextPage: false });
   });
 });

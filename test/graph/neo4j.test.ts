@@ -116,6 +116,7 @@ describe('Neo4jContactGraph', () => {
       ['block', (g) => g.block('alice', 'bob')],
       ['unblock', (g) => g.unblock('alice', 'bob')],
       ['ping', (g) => g.ping()],
+      ['changed', (g) => g.changed(new Map([['alice', 0], ['bob', 3], ['ghost', 0]]))],
     ])('%s should cost exactly 1 query', async (_, call) => {
       const graph = open();
       await graph.ensureUser('alice');
@@ -125,10 +126,24 @@ describe('Neo4jContactGraph', () => {
       expect(graph.queries - before).toBe(1);
     });
 
-    it('should not send a query for users([])', async () => {
+    it('should not send a query for users([]) or changed() of nothing', async () => {
       const graph = open();
       expect(await graph.users([])).toEqual(new Map());
+      expect(await graph.changed(new Map())).toEqual(new Set());
       expect(graph.queries).toBe(0);
+    });
+
+    it('should check 500 held revisions in 1 query that sends back only what changed', async () => {
+      const graph = open();
+      const ids = Array.from({ length: 500 }, (_, i) => `u${String(i).padStart(3, '0')}`);
+      for (const id of ids) await graph.ensureUser(id);
+      await graph.addContact('u007', 'u008');
+      const { revisions } = await graph.audience('u000', ids);
+      expect(revisions.size).toBe(500);
+      await graph.setPrivacy('u123', 'NOBODY');
+      const before = graph.queries;
+      expect(await graph.changed(revisions)).toEqual(new Set(['u123']));
+      expect(graph.queries - before).toBe(1);
     });
   });
 
@@ -143,8 +158,8 @@ describe('Neo4jContactGraph', () => {
       await a.block('bob', 'alice');
 
       expect(await b.users(['alice', 'bob'])).toEqual(new Map());
-      expect(await b.audience('bob', ['alice'])).toEqual({ viewerPrivacy: undefined, relations: new Map() });
-      expect(await b.contacts('alice', 10, null)).toEqual({ ids: [], hasNextPage: false });
+      expect(await b.audience('bob', ['alice'])).toMatchObject({ viewerPrivacy: undefined, relations: new Map() });
+      expect(await b.contacts('alice', 10, null)).toMatchObject({ ids: [], hasNextPage: false });
       expect(await b.removeContact('alice', 'bob')).toBe(false);
 
       await b.ensureUser('alice');
@@ -208,7 +223,22 @@ describe('Neo4jContactGraph', () => {
       await graph.ensureUser('bob');
       const changed = await Promise.all(Array.from({ length: 10 }, () => graph.addContact('alice', 'bob')));
       expect(changed.filter(Boolean)).toHaveLength(1);
-      expect(await graph.contacts('alice', 10, null)).toEqual({ ids: ['bob'], hasNextPage: false });
+      expect(await graph.contacts('alice', 10, null)).toMatchObject({ ids: ['bob'], hasNextPage: false });
+    });
+  });
+
+  describe('revisions', () => {
+    it('should read a user stored before revisions existed (no rev property) as revision 0, and move it on their first change', async () => {
+      const namespace = newNamespace();
+      const graph = open({ namespace });
+      await graph.migrate();
+      await admin.executeQuery("CREATE (:User {ns: $ns, id: 'old', privacy: 'EVERYONE'}), (:User {ns: $ns, id: 'viewer', privacy: 'CONTACTS'})", { ns: namespace });
+      const audience = await graph.audience('viewer', ['old']);
+      expect(audience.revisions).toEqual(new Map([['viewer', 0], ['old', 0]]));
+      expect((await graph.contacts('old', 10, null)).revision).toBe(0);
+      expect(await graph.changed(audience.revisions)).toEqual(new Set());
+      await graph.addContact('old', 'viewer');
+      expect(await graph.changed(audience.revisions)).toEqual(new Set(['old']));
     });
   });
 
