@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { CachedContactGraph } from '../../graph/cached.js';
 import { EmbeddedContactGraph } from '../../graph/embedded.js';
-import type { ContactGraph } from '../../graph/port.js';
+import type { Audience, ContactGraph } from '../../graph/port.js';
 import { EmbeddedVisibilityFeed } from '../../hot/embedded.js';
 import type { VisibilityFeed } from '../../hot/port.js';
 import { StoreUnavailableError, type UserId } from '../../presence/index.js';
@@ -29,6 +29,8 @@ async function setup(options: { ttlMs?: number; renewAfter?: number; maxEntries?
   return { inner, feed, graph, clock };
 }
 
+/** An Audience's three parts as a plain object (the cache's answer gathers its revisions in a getter). */
+const plain = ({ viewerPrivacy, relations, revisions }: Audience) => ({ viewerPrivacy, relations, revisions });
 const relation = async (graph: ContactGraph, target: UserId, viewer = 'viewer') => (await graph.audience(viewer, [target])).relations.get(target);
 /** Lets a microtask-delivered change (the embedded feed's) arrive. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -36,7 +38,7 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 describe('CachedContactGraph', () => {
   it('should read a viewer\'s relations once, then answer from memory', async () => {
     const { inner, graph } = await setup();
-    const first = await graph.audience('viewer', ['alice', 'bob', 'carol']);
+    const first = plain(await graph.audience('viewer', ['alice', 'bob', 'carol']));
     expect(first).toEqual({
       viewerPrivacy: 'CONTACTS',
       relations: new Map([
@@ -52,9 +54,16 @@ describe('CachedContactGraph', () => {
         ['carol', 1],
       ]),
     });
-    expect(await graph.audience('viewer', ['carol', 'alice', 'bob', 'alice'])).toEqual(first);
+    // From memory, revisions included (gathered only when asked for).
+    expect(plain(await graph.audience('viewer', ['carol', 'alice', 'bob', 'alice']))).toEqual(first);
     expect(inner.queries).toBe(1);
     expect(graph.stats).toEqual({ hits: 1, misses: 1, renewals: 0 });
+    // Part from memory, part read: each relation with the revision it was read at, and the viewer's.
+    await inner.ensureUser('dave');
+    await inner.setPrivacy('dave', 'EVERYONE');
+    await inner.setPrivacy('dave', 'NOBODY');
+    const mixed = await graph.audience('viewer', ['alice', 'dave']);
+    expect(mixed.revisions).toEqual(new Map([['viewer', 0], ['alice', 1], ['dave', 2]]));
   });
 
   it('should read only the targets it does not hold, and keep relations per viewer', async () => {
