@@ -69,8 +69,13 @@ export class CachedContactGraph implements ContactGraph {
   readonly #renewAfter: number;
   readonly #maxEntries: number;
   readonly #clock: () => number;
-  /** target → viewer → the target's relation to that viewer. */
+  /**
+   * viewer → target → the target's relation to that viewer: a hit is one table of the viewer's own,
+   * however many targets (by target first, a 500-target hit was 500 lookups across a map per target).
+   */
   readonly #relations = new Map<UserId, Map<UserId, Held<Relation>>>();
+  /** target → the viewers holding a relation of theirs: what a change of the target's drops. */
+  readonly #viewersOf = new Map<UserId, Set<UserId>>();
   /** viewer → their own mode (registered viewers only). */
   readonly #privacy = new Map<UserId, Held<PrivacyMode>>();
   /** user → `${first}|${after}` → a page of their contacts. */
@@ -111,8 +116,9 @@ export class CachedContactGraph implements ContactGraph {
     const answered: Held<Relation>[] = [];
     const missing: UserId[] = [];
     const aging: UserId[] = [];
+    const byTarget = this.#relations.get(viewerId);
     for (const id of new Set(targetIds)) {
-      const held = this.#fresh(this.#relations.get(id)?.get(viewerId), now);
+      const held = this.#fresh(byTarget?.get(id), now);
       if (!held) missing.push(id);
       else {
         relations.set(id, held.value);
@@ -158,11 +164,14 @@ export class CachedContactGraph implements ContactGraph {
     const { value: read, keep } = await this.#read([viewerId, ...targetIds], () => this.#inner.audience(viewerId, targetIds));
     life ??= this.#life();
     if (read.viewerPrivacy !== undefined && keep(viewerId)) this.#put(this.#privacy, viewerId, read.viewerPrivacy, read.revisions.get(viewerId), life);
+    let byTarget = this.#relations.get(viewerId);
     for (const [id, relation] of read.relations) {
       if (!keep(id)) continue;
-      let byViewer = this.#relations.get(id);
-      if (!byViewer) this.#relations.set(id, (byViewer = new Map()));
-      this.#put(byViewer, viewerId, relation, read.revisions.get(id), life);
+      if (!byTarget) this.#relations.set(viewerId, (byTarget = new Map()));
+      this.#put(byTarget, id, relation, read.revisions.get(id), life);
+      let viewers = this.#viewersOf.get(id);
+      if (!viewers) this.#viewersOf.set(id, (viewers = new Set()));
+      viewers.add(viewerId);
     }
     this.#bound();
     return read;
@@ -187,8 +196,9 @@ export class CachedContactGraph implements ContactGraph {
       const privacy = this.#privacy.get(viewerId);
       if (privacy) held.push([viewerId, privacy]);
       const relations = new Set<UserId>();
+      const byTarget = this.#relations.get(viewerId);
       for (const id of targetIds) {
-        const relation = this.#relations.get(id)?.get(viewerId);
+        const relation = byTarget?.get(id);
         if (!relation) continue;
         held.push([id, relation]);
         relations.add(id);
@@ -327,8 +337,15 @@ export class CachedContactGraph implements ContactGraph {
   #forget(userId: UserId): void {
     // Only listened users can have entries, or reads in flight that may keep some.
     if (this.#listened.has(userId)) this.#changedAt.set(userId, ++this.#generation);
-    this.#entries -= (this.#relations.get(userId)?.size ?? 0) + (this.#privacy.has(userId) ? 1 : 0) + (this.#pages.get(userId)?.size ?? 0);
-    this.#relations.delete(userId);
+    // Their relations to every viewer holding one; what they hold as a viewer depends on others, and stays.
+    for (const viewerId of this.#viewersOf.get(userId) ?? []) {
+      const byTarget = this.#relations.get(viewerId);
+      if (!byTarget?.delete(userId)) continue;
+      this.#entries--;
+      if (byTarget.size === 0) this.#relations.delete(viewerId);
+    }
+    this.#viewersOf.delete(userId);
+    this.#entries -= (this.#privacy.has(userId) ? 1 : 0) + (this.#pages.get(userId)?.size ?? 0);
     this.#privacy.delete(userId);
     this.#pages.delete(userId);
   }
@@ -341,6 +358,7 @@ export class CachedContactGraph implements ContactGraph {
   #startOver(unlisten: boolean): void {
     this.#resetAt = ++this.#generation;
     this.#relations.clear();
+    this.#viewersOf.clear();
     this.#privacy.clear();
     this.#pages.clear();
     this.#changedAt.clear();

@@ -106,6 +106,29 @@ describe('CachedContactGraph', () => {
     expect(inner.queries).toBe(1);
   });
 
+  it('should drop a changed target\'s relation for every viewer holding one, and nothing else', async () => {
+    const { inner, feed, graph } = await setup();
+    await graph.audience('viewer', ['alice', 'bob']);
+    await graph.audience('carol', ['alice', 'bob']);
+    // bob as a viewer: what alice says of bob does not depend on bob.
+    await graph.audience('bob', ['alice']);
+    // Three modes and five relations.
+    expect(graph.size).toBe(8);
+    const asked: string[][] = [];
+    const read = inner.audience.bind(inner);
+    inner.audience = async (viewerId, ids) => (asked.push([viewerId, ...ids]), read(viewerId, ids));
+    await inner.addContact('bob', 'carol');
+    (feed as EmbeddedVisibilityFeed).publish('bob');
+    await settle();
+    // bob's relations to the viewer and to carol, and bob's own mode, are gone; the rest stays.
+    expect(graph.size).toBe(5);
+    expect((await graph.audience('carol', ['alice', 'bob'])).relations.get('bob')).toMatchObject({ listsViewer: true });
+    await graph.audience('viewer', ['alice', 'bob']);
+    await graph.audience('bob', ['alice']);
+    expect(asked).toEqual([['carol', 'bob'], ['viewer', 'bob'], ['bob']]);
+    expect(graph.size).toBe(8);
+  });
+
   it('should forget at once a change made through it, before anything is published', async () => {
     const { graph } = await setup();
     expect(await relation(graph, 'alice')).toMatchObject({ privacy: 'EVERYONE' });
