@@ -2,7 +2,7 @@
  * Diagnostic only: preload that records every GC of the process with v8.GCProfiler and, on SIGTERM or
  * exit, writes a summary to $GC_SUMMARY_FILE (JSON): scavenges, their total and worst pause, and the
  * bytes they promoted (growth of the spaces other than new space across each scavenge), plus the count
- * of other GCs. SIGUSR2 marks the start of a steady state: the summary then also has `sinceMark`, the
+ * of other GCs, each kind's count and pauses, and the ten slowest pauses. SIGUSR2 marks the start of a steady state: the summary then also has `sinceMark`, the
  * same figures for the GCs after the last mark only (start-up and warm-up left out). For a server under a
  * benchmark:
  *
@@ -47,6 +47,18 @@ function summarise(statistics) {
     scavengeMsMax: Math.round(Math.max(0, ...pauses)),
     promotedMB: Math.round((promoted / 2 ** 20) * 10) / 10,
     otherGcs: statistics.length - scavenges.length,
+    // Every kind's count and pauses (ms), and the ten slowest: a full mark-compact's pause is what can hold
+    // the event loop for tens of milliseconds. (GCProfiler gives no start times on Node 20.)
+    byType: Object.fromEntries(
+      [...new Set(statistics.map((gc) => gc.gcType))].map((type) => {
+        const costs = statistics.filter((gc) => gc.gcType === type).map((gc) => gc.cost / 1000);
+        return [type, { count: costs.length, msTotal: Math.round(costs.reduce((a, b) => a + b, 0)), msMax: Math.round(Math.max(0, ...costs) * 10) / 10 }];
+      }),
+    ),
+    slowest: [...statistics]
+      .sort((a, b) => b.cost - a.cost)
+      .slice(0, 10)
+      .map((gc) => ({ type: gc.gcType, ms: Math.round(gc.cost / 100) / 10 })),
   };
 }
 // Registered before the server's own handler: the summary is written first, then the server shuts down as
