@@ -1,0 +1,45 @@
+/**
+ * Diagnostic only: preload that samples where the process allocates — every allocation, including
+ * objects that die young (V8's sampling heap profiler with includeObjectsCollectedByMinorGC/MajorGC, over
+ * the inspector) — and writes the profile to $ALLOC_PROFILE_FILE (a .heapprofile, which Chrome DevTools
+ * opens; `npx tsx bench/profile-summary.ts <file>` sums it by function and package) on SIGTERM or exit.
+ * SIGUSR2 starts the sampling over, so the profile covers a steady state only. For a server under a
+ * benchmark:
+ *
+ *   ALLOC_PROFILE_FILE=/tmp/alloc.heapprofile npm run bench:batch-read -- --server-flags="-r ./bench/preload/alloc-profile.cjs"
+ *
+ * `ALLOC_SAMPLING_INTERVAL` (bytes, default 16384): the mean gap between samples.
+ */
+'use strict';
+const inspector = require('node:inspector');
+const { writeFileSync } = require('node:fs');
+
+const file = process.env.ALLOC_PROFILE_FILE ?? `alloc-${process.pid}.heapprofile`;
+const samplingInterval = Number(process.env.ALLOC_SAMPLING_INTERVAL ?? 16384);
+const session = new inspector.Session();
+session.connect();
+// A same-thread session answers synchronously: each callback has run when post() returns.
+const start = () =>
+  session.post('HeapProfiler.startSampling', { samplingInterval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+session.post('HeapProfiler.enable');
+start();
+
+process.on('SIGUSR2', () => {
+  session.post('HeapProfiler.stopSampling');
+  start();
+});
+
+let written = false;
+function write() {
+  if (written) return;
+  written = true;
+  session.post('HeapProfiler.stopSampling', (error, result) => {
+    if (!error) writeFileSync(file, JSON.stringify(result.profile));
+  });
+}
+// Registered before the server's own handler (as gc-summary.cjs): written first, then the usual shutdown.
+process.prependListener('SIGTERM', function onSigterm() {
+  write();
+  if (process.listenerCount('SIGTERM') === 1) process.exit(128 + 15);
+});
+process.once('exit', write);
