@@ -13,6 +13,7 @@
 'use strict';
 const inspector = require('node:inspector');
 const { writeFileSync } = require('node:fs');
+const onStop = require('./on-stop.cjs');
 
 const file = process.env.ALLOC_PROFILE_FILE ?? `alloc-${process.pid}.heapprofile`;
 const samplingInterval = Number(process.env.ALLOC_SAMPLING_INTERVAL ?? 16384);
@@ -29,17 +30,8 @@ process.on('SIGUSR2', () => {
   start();
 });
 
-let written = false;
-function write() {
-  if (written) return;
-  written = true;
+onStop(() =>
   session.post('HeapProfiler.stopSampling', (error, result) => {
     if (!error) writeFileSync(file, JSON.stringify(result.profile));
-  });
-}
-// Registered before the server's own handler (as gc-summary.cjs): written first, then the usual shutdown.
-process.prependListener('SIGTERM', function onSigterm() {
-  write();
-  if (process.listenerCount('SIGTERM') === 1) process.exit(128 + 15);
-});
-process.once('exit', write);
+  }),
+);

@@ -1,21 +1,21 @@
 /**
  * Diagnostic only: preload that records every GC of the process with v8.GCProfiler and, on SIGTERM or
  * exit, writes a summary to $GC_SUMMARY_FILE (JSON): scavenges, their total and worst pause, and the
- * bytes they promoted (growth of the spaces other than new space across each scavenge), plus the count
- * of other GCs, each kind's count and pauses, and the ten slowest pauses. SIGUSR2 marks the start of a steady state: the summary then also has `sinceMark`, the
- * same figures for the GCs after the last mark only (start-up and warm-up left out). For a server under a
- * benchmark:
+ * bytes they promoted (growth of the spaces other than new space across each scavenge), the count of
+ * other GCs, each kind's count and pauses, and the ten slowest pauses. SIGUSR2 marks the start of a
+ * steady state: the summary then also has `sinceMark`, the same figures for the GCs after the last mark
+ * only (start-up and warm-up left out). For a server under a benchmark:
  *
  *   GC_SUMMARY_FILE=/tmp/gc.json npm run bench:batch-read -- --server-flags="-r ./bench/preload/gc-summary.cjs"
  */
 'use strict';
 const v8 = require('node:v8');
 const { writeFileSync } = require('node:fs');
+const onStop = require('./on-stop.cjs');
 
 const file = process.env.GC_SUMMARY_FILE ?? `gc-summary-${process.pid}.json`;
 const profiler = new v8.GCProfiler();
 profiler.start();
-let written = false;
 
 const before = [];
 let mark;
@@ -27,8 +27,6 @@ process.on('SIGUSR2', () => {
 });
 
 function write() {
-  if (written) return;
-  written = true;
   const recent = profiler.stop().statistics;
   const all = [...before, ...recent];
   const summary = summarise(all);
@@ -61,10 +59,4 @@ function summarise(statistics) {
       .map((gc) => ({ type: gc.gcType, ms: Math.round(gc.cost / 100) / 10 })),
   };
 }
-// Registered before the server's own handler: the summary is written first, then the server shuts down as
-// usual. A process with no SIGTERM handler of its own still ends on SIGTERM, as it would without this file.
-process.prependListener('SIGTERM', function onSigterm() {
-  write();
-  if (process.listenerCount('SIGTERM') === 1) process.exit(128 + 15);
-});
-process.once('exit', write);
+onStop(write);
