@@ -114,25 +114,27 @@ export class CachedContactGraph implements ContactGraph {
     const relations = new Map<UserId, Relation>();
     /** The held entries answered, in the order of `relations`' first keys (for the revisions, if asked). */
     const answered: Held<Relation>[] = [];
-    const missing: UserId[] = [];
+    const missing = new Set<UserId>();
     const aging: UserId[] = [];
     const byTarget = this.#relations.get(viewerId);
-    for (const id of new Set(targetIds)) {
+    // An id named twice is skipped by the tables it went into (no set of every target made to find them).
+    for (const id of targetIds) {
+      if (relations.has(id) || missing.has(id)) continue;
       const held = this.#fresh(byTarget?.get(id), now);
-      if (!held) missing.push(id);
+      if (!held) missing.add(id);
       else {
         relations.set(id, held.value);
         answered.push(held);
         if (now >= held.renewFrom) aging.push(id);
       }
     }
-    if (privacy && missing.length === 0) {
+    if (privacy && missing.size === 0) {
       this.stats.hits++;
       if (aging.length > 0 || now >= privacy.renewFrom) this.#renewAudience(viewerId, aging);
       return new Answer(privacy.value, relations, answered, viewerId, privacy.revision);
     }
     this.stats.misses++;
-    const read = await this.#readAudience(viewerId, missing);
+    const read = await this.#readAudience(viewerId, [...missing]);
     for (const [id, relation] of read.relations) relations.set(id, relation);
     return new Answer(read.viewerPrivacy, relations, answered, viewerId, undefined, read.revisions);
   }

@@ -23,8 +23,11 @@ import {
 import type { App } from './context.js';
 import { failUnlessRegistered } from './validate.js';
 
-/** What the graph said about a target: its relation to the viewer, not registered, or unreadable. */
-export type Audit = { readonly kind: 'ok'; readonly relation: Relation } | { readonly kind: 'missing' } | { readonly kind: 'unavailable' };
+/**
+ * What the graph said about a target: its relation to the viewer (the graph's own object, nothing made
+ * per target), not registered, or unreadable.
+ */
+export type Audit = Relation | 'missing' | 'unavailable';
 
 /** Reads for lists of ids, batched per tick, each id read at most once per request. */
 export type ListLoader<V> = (ids: readonly UserId[]) => Promise<V[]>;
@@ -51,38 +54,56 @@ export interface Loaders {
  * id); a read that fails is not held, and fails every list waiting on it. A read under way is found by
  * its own id set (one or two at a time per request), not by a map of every id to its read: that map's
  * set and delete per id were a tenth of what a 500-id request allocated (a sampling heap profile of
- * bench:batch-read, bench/preload/alloc-profile.cjs).
+ * bench:batch-read, bench/preload/alloc-profile.cjs). Nor is what was read put in a map by id until a
+ * later batch has to look ids up in it: most requests read once, one list whose answer is the read's.
  */
 export function listLoader<V>(read: (ids: readonly UserId[]) => Promise<readonly V[]>): ListLoader<V> {
-  const held = new Map<UserId, V>();
+  /** What was read, by id, once a batch needed it; the reads finished since, until the next one does. */
+  let held: Map<UserId, V> | undefined;
+  const unindexed: { readonly ids: readonly UserId[]; readonly values: readonly V[] }[] = [];
+  const index = (): Map<UserId, V> => {
+    held ??= new Map();
+    for (const { ids, values } of unindexed) ids.forEach((id, i) => held!.set(id, values[i]!));
+    unindexed.length = 0;
+    return held;
+  };
   /** Reads under way: their ids, and their end. */
   const reading = new Set<{ readonly ids: ReadonlySet<UserId>; readonly done: Promise<void> }>();
   const loader = new DataLoader<readonly UserId[], V[]>(
     async (lists) => {
+      const known = held || unindexed.length > 0 ? index() : undefined;
       const wanted = new Set<UserId>();
       const waits = new Set<Promise<void>>();
       for (const list of lists) {
         for (const id of list) {
-          if (held.has(id) || wanted.has(id)) continue;
+          if (known?.has(id) || wanted.has(id)) continue;
           let pending: Promise<void> | undefined;
           for (const under of reading) if (under.ids.has(id)) pending = under.done;
           if (pending) waits.add(pending);
           else wanted.add(id);
         }
       }
+      let mine: readonly V[] | undefined;
       if (wanted.size > 0) {
         const ids = [...wanted];
         const under = {
           ids: wanted,
           done: read(ids)
-            .then((values) => ids.forEach((id, i) => held.set(id, values[i]!)))
+            .then((values) => {
+              mine = values;
+              if (held) ids.forEach((id, i) => held!.set(id, values[i]!));
+              else unindexed.push({ ids, values });
+            })
             .finally(() => reading.delete(under)),
         };
         reading.add(under);
         waits.add(under.done);
       }
       await Promise.all(waits);
-      return lists.map((list) => list.map((id) => held.get(id)!));
+      // One list, every id of it read just now and none twice: the read's answer is the list's.
+      if (lists.length === 1 && mine && waits.size === 1 && wanted.size === lists[0]!.length) return [mine.slice()];
+      const all = index();
+      return lists.map((list) => list.map((id) => all.get(id)!));
     },
     // Lists are not cache keys (each call brings its own array); ids are held above.
     { cache: false },
@@ -112,15 +133,12 @@ export function createLoaders(app: App, viewerId: UserId): Loaders {
     try {
       const audience = await app.graph.audience(viewerId, ids);
       viewerPrivacy ??= Promise.resolve(audience.viewerPrivacy);
-      return ids.map((id): Audit => {
-        const relation = audience.relations.get(id);
-        return relation ? { kind: 'ok', relation } : { kind: 'missing' };
-      });
+      return ids.map((id): Audit => audience.relations.get(id) ?? 'missing');
     } catch (error) {
       rethrowUnlessUnavailable(error);
       app.metrics.storeFailures.inc({ store: 'graph' });
       viewerPrivacy ??= Promise.resolve(undefined);
-      return ids.map((): Audit => ({ kind: 'unavailable' }));
+      return ids.map((): Audit => 'unavailable');
     }
   });
 
@@ -133,7 +151,7 @@ export function createLoaders(app: App, viewerId: UserId): Loaders {
       const privacy = await loaders.viewerPrivacy();
       const visibility = ids.map((id, i) => {
         const aud = auds[i]!;
-        return decideVisibility(viewerId, id, privacy, aud.kind === 'ok' ? aud.relation : undefined);
+        return decideVisibility(viewerId, id, privacy, typeof aud === 'object' ? aud : undefined);
       });
       const shown = await records(ids.filter((_, i) => visibility[i]!.status));
       // `shown` follows `ids` with the hidden ones left out: walk both in step.

@@ -35,7 +35,7 @@ export async function requireRegistered(loaders: Pick<Loaders, 'audits'>, ids: r
 
 /** USER_NOT_FOUND for the ids whose audit says the graph has no such user (unreadable ones pass). */
 export function failUnlessRegistered(ids: readonly UserId[], audits: readonly Audit[]): void {
-  const missing = ids.filter((_, i) => audits[i]?.kind === 'missing');
+  const missing = ids.filter((_, i) => audits[i] === 'missing');
   if (missing.length > 0) {
     const unique = [...new Set(missing)];
     throw fail(ErrorCode.USER_NOT_FOUND, `no such user${unique.length > 1 ? 's' : ''}: ${unique.slice(0, 10).join(', ')}${unique.length > 10 ? ', …' : ''} (users exist once they have signed in)`, {

@@ -79,8 +79,14 @@ export class PresenceService {
    * compare-and-set fails and the state is read afresh. Never used to answer reads.
    */
   readonly #committed = new LRUCache<UserId, UserState>({ max: 50_000 });
-  /** Durable reads held (false: the store has none), each with when a use of it renews it (half its life). */
-  readonly #durable: LRUCache<UserId, { readonly seen: DurableLastSeen | false; readonly renewFrom: number }>;
+  /**
+   * Durable reads held, as the record a reader is shown (the store having none is an answer too), each
+   * with when a use of it renews it (half its life). Built once per read and shared by every request
+   * until the next: a 500-id read of mostly cold users built three objects per user per request, a
+   * twelfth of what the server promoted to its old space under bench:batch-read (a sampling profile of
+   * what outlived scavenges: bench/preload/alloc-profile.cjs, ALLOC_PROFILE_KEEP=survivors).
+   */
+  readonly #durable: LRUCache<UserId, { readonly record: PresenceRecord; readonly renewFrom: number }>;
   /** Durable reads renewing in the background (users held past half their TTL). */
   readonly #renewals = new Renewals<UserId>();
   /** Device bindings confirmed by the hot store (they are sticky), so a refresh skips the claim. */
@@ -182,49 +188,44 @@ export class PresenceService {
    */
   async records(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
     const out = await this.#hot.records(userIds);
-    const cold = userIds.filter((id) => !out.has(id));
-    if (cold.length === 0) return out;
-    const durable = new Map<UserId, DurableLastSeen>();
     const unread: UserId[] = [];
     const aging: UserId[] = [];
     const now = this.clock();
-    for (const id of cold) {
+    for (const id of userIds) {
+      if (out.has(id)) continue;
       const held = this.#durable.get(id);
       if (held === undefined) unread.push(id);
       else {
-        if (held.seen) durable.set(id, held.seen);
+        out.set(id, held.record);
         if (now >= held.renewFrom) aging.push(id);
       }
     }
     // Held past half their TTL: answered from memory now, read again in the background.
-    this.#renewals.renew(aging, (ids) => this.#readDurable(ids));
-    if (unread.length > 0) {
-      try {
-        const read = await this.#readDurable(unread);
-        for (const [id, seen] of read) durable.set(id, seen);
-      } catch (error) {
-        if (!(error instanceof StoreUnavailableError)) throw error;
-      }
-    }
-    for (const id of cold) {
-      const seen = durable.get(id);
-      out.set(id, {
-        userId: id,
-        published: { status: 'OFFLINE', platforms: [], lastSeen: seen?.bucket ?? null },
-        version: seen?.version ?? 0,
-      });
+    if (aging.length > 0) this.#renewals.renew(aging, (ids) => this.#readDurable(ids));
+    if (unread.length === 0) return out;
+    try {
+      const read = await this.#readDurable(unread);
+      for (const id of unread) out.set(id, read.get(id)!);
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) throw error;
+      for (const id of unread) out.set(id, coldRecord(id, undefined));
     }
     return out;
   }
 
-  /** Reads the durable last-seen of `ids` and holds each answer (none is an answer too) for the TTL. */
-  async #readDurable(ids: readonly UserId[]): Promise<Map<UserId, DurableLastSeen>> {
+  /** Reads the durable last-seen of `ids` and holds each one's record (none is an answer too) for the TTL. */
+  async #readDurable(ids: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
     const read = await this.#lastSeen.lastSeen(ids);
     const now = this.clock();
     // One jittered life for the whole read (presence/held.ts): it comes due, and is renewed, as one read.
     const { until, renewFrom } = heldLife(now, DURABLE_READ_TTL_MS, 0.5, Math.random());
-    for (const id of ids) this.#durable.set(id, { seen: read.get(id) ?? false, renewFrom }, { ttl: until - now });
-    return read;
+    const records = new Map<UserId, PresenceRecord>();
+    for (const id of ids) {
+      const record = coldRecord(id, read.get(id));
+      records.set(id, record);
+      this.#durable.set(id, { record, renewFrom }, { ttl: until - now });
+    }
+    return records;
   }
 
   /**
@@ -319,4 +320,18 @@ export class PresenceService {
       published: { ...base.published, lastSeen: seen.bucket },
     };
   }
+}
+
+const NO_PLATFORMS: readonly never[] = Object.freeze([]);
+
+/**
+ * The record of a user without hot state: OFFLINE, with the durable last-seen when there is one. Shared
+ * by every reader until read again, so frozen.
+ */
+function coldRecord(userId: UserId, seen: DurableLastSeen | undefined): PresenceRecord {
+  return Object.freeze({
+    userId,
+    published: Object.freeze({ status: 'OFFLINE', platforms: NO_PLATFORMS, lastSeen: seen?.bucket ?? null }),
+    version: seen?.version ?? 0,
+  });
 }

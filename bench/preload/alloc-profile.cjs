@@ -9,6 +9,9 @@
  *   ALLOC_PROFILE_FILE=/tmp/alloc.heapprofile npm run bench:batch-read -- --server-flags="-r ./bench/preload/alloc-profile.cjs"
  *
  * `ALLOC_SAMPLING_INTERVAL` (bytes, default 16384): the mean gap between samples.
+ * `ALLOC_PROFILE_KEEP=survivors`: leave out what a scavenge collected, so the profile holds what outlived
+ * the young generation — what V8 promoted to its old space (and what a mark-compact later freed, or is
+ * still alive): where the old-space growth that brings mark-compacts comes from.
  */
 'use strict';
 const inspector = require('node:inspector');
@@ -17,11 +20,13 @@ const onStop = require('./on-stop.cjs');
 
 const file = process.env.ALLOC_PROFILE_FILE ?? `alloc-${process.pid}.heapprofile`;
 const samplingInterval = Number(process.env.ALLOC_SAMPLING_INTERVAL ?? 16384);
+const keep = process.env.ALLOC_PROFILE_KEEP ?? 'all';
+if (keep !== 'all' && keep !== 'survivors') throw new Error(`ALLOC_PROFILE_KEEP must be all or survivors, got ${keep}`);
 const session = new inspector.Session();
 session.connect();
 // A same-thread session answers synchronously: each callback has run when post() returns.
 const start = () =>
-  session.post('HeapProfiler.startSampling', { samplingInterval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  session.post('HeapProfiler.startSampling', { samplingInterval, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: keep === 'all' });
 session.post('HeapProfiler.enable');
 start();
 

@@ -18,11 +18,18 @@ export function partitionOf(id: string, space: KeySpace): number {
   return calculateSlot(id) % space.partitions;
 }
 
-const tag = (space: KeySpace, partition: number) => `${space.prefix}{p${partition}}`;
+/** Each space's partition tags, made once: a 500-id read names 500 keys. */
+const tags = new WeakMap<KeySpace, readonly string[]>();
+
+function tag(space: KeySpace, partition: number): string {
+  let made = tags.get(space);
+  if (!made) tags.set(space, (made = Array.from({ length: space.partitions }, (_, p) => `${space.prefix}{p${p}}`)));
+  return made[partition] ?? `${space.prefix}{p${partition}}`;
+}
 
 /** Hash: one user's state, laid out as codec.ts says (`rev`, `user`, `devices`, `idle`). */
-export function stateKey(space: KeySpace, userId: string): string {
-  return `${tag(space, partitionOf(userId, space))}:user:${userId}`;
+export function stateKey(space: KeySpace, userId: string, partition = partitionOf(userId, space)): string {
+  return `${tag(space, partition)}:user:${userId}`;
 }
 
 /** Sorted set: userId scored by their next auto-idle (when the sweeper must tick them for it). */

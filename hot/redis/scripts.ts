@@ -102,12 +102,18 @@ export function refreshKeysArgs(space: KeySpace, partition: number, devices: rea
 
 /** The numkeys, KEYS and ARGV of presence_load.lua for users who all live in `partition`. */
 export function loadKeysArgs(space: KeySpace, partition: number, userIds: readonly string[]): (string | number)[] {
-  return [userIds.length + 1, aliveKey(space, partition), ...userIds.map((id) => stateKey(space, id)), ...userIds];
+  return [userIds.length + 1, aliveKey(space, partition), ...userIds.map((id) => stateKey(space, id, partition)), ...userIds];
 }
 
-/** The numkeys and KEYS of presence_records.lua for users who all live in one partition. */
-export function recordsKeys(space: KeySpace, userIds: readonly string[]): (string | number)[] {
-  return [userIds.length, ...userIds.map((id) => stateKey(space, id))];
+/**
+ * The numkeys and KEYS of presence_records.lua for users who all live in `partition`: one array, filled
+ * in place (the hot path of every batch read).
+ */
+export function recordsKeys(space: KeySpace, partition: number, userIds: readonly string[]): (string | number)[] {
+  const out = new Array<string | number>(userIds.length + 1);
+  out[0] = userIds.length;
+  for (let i = 0; i < userIds.length; i++) out[i + 1] = stateKey(space, userIds[i]!, partition);
+  return out;
 }
 
 /** KEYS and ARGV of presence_claim_due.lua for one partition. */

@@ -112,9 +112,9 @@ export class RedisHotStore implements HotStore {
     const out = new Map<UserId, PresenceRecord>();
     if (userIds.length === 0) return out;
     // One script call per partition rather than a command per user: a 500-id read was ~17 % of a busy
-    // server's CPU in ioredis' per-command work (objects, timers) alone.
-    const calls = [...this.#byPartition(new Set(userIds), (id) => id)].map(async ([, ids]) => {
-      const found = await this.#redis.presenceRecords(...recordsKeys(this.#space, ids));
+    // server's CPU in ioredis' per-command work (objects, timers) alone. An id named twice is read twice.
+    const calls = [...this.#byPartition(userIds, (id) => id)].map(async ([p, ids]) => {
+      const found = await this.#redis.presenceRecords(...recordsKeys(this.#space, p, ids));
       found.forEach((user, i) => {
         if (user !== '') out.set(ids[i]!, decodeRecord(ids[i]!, user));
       });

@@ -64,6 +64,12 @@ describe('CachedContactGraph', () => {
     await inner.setPrivacy('dave', 'NOBODY');
     const mixed = await graph.audience('viewer', ['alice', 'dave']);
     expect(mixed.revisions).toEqual(new Map([['viewer', 0], ['alice', 1], ['dave', 2]]));
+    // A target named twice among those it must read: read once, answered once.
+    await inner.ensureUser('erin');
+    const before = inner.queries;
+    const twice = await graph.audience('viewer', ['erin', 'alice', 'erin']);
+    expect([...twice.relations.keys()]).toEqual(['alice', 'erin']);
+    expect(inner.queries).toBe(before + 1);
   });
 
   it('should read only the targets it does not hold, and keep relations per viewer', async () => {

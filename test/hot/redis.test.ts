@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { allPartitions, deviceKey, dueKey, outboxKey, partitionOf, stateKey, userChannel, userOfChannel } from '../../hot/redis/keys.js';
 import { decodeRecord, decodeState, encodeState } from '../../hot/redis/codec.js';
-import { commitKeysArgs, IDLE_STATE_TTL_MS, loadKeysArgs, refreshKeysArgs } from '../../hot/redis/scripts.js';
+import { commitKeysArgs, IDLE_STATE_TTL_MS, loadKeysArgs, recordsKeys, refreshKeysArgs } from '../../hot/redis/scripts.js';
 import { apply, initialState, makeTiming, nextIdle, StoreUnavailableError } from '../../presence/index.js';
 import { hotStoreContract } from '../contract/hotStore.contract.js';
 import { Redis } from 'ioredis';
@@ -90,6 +90,16 @@ describe('refreshKeysArgs and loadKeysArgs', () => {
     ];
     expect(refreshKeysArgs(space, p, devices, 1_000, 71_000, 70_000)).toEqual([3, `pg:{p${p}}:alive`, `pg:{p${p}}:user:alice`, `pg:{p${p}}:user:alice`, 71_000, 140_000, 'alice d1 WEB', 'alice d2 MOBILE']);
     expect(loadKeysArgs(space, p, ['alice'])).toEqual([2, `pg:{p${p}}:alive`, `pg:{p${p}}:user:alice`, 'alice']);
+  });
+
+  it('should name each user\'s state key for presence_records, an id named twice twice, with the partition given or found', () => {
+    const ids = ['alice', 'bob', 'alice'];
+    const p = partitionOf('alice', space);
+    expect(recordsKeys(space, p, ['alice', 'alice'])).toEqual([2, `pg:{p${p}}:user:alice`, `pg:{p${p}}:user:alice`]);
+    for (const id of ids) expect(stateKey(space, id, partitionOf(id, space))).toBe(stateKey(space, id));
+    // Another space with the same partition count has its own tags.
+    expect(stateKey({ prefix: 'other:', partitions: space.partitions }, 'alice')).toBe(`other:{p${p}}:user:alice`);
+    expect(recordsKeys(space, p, [])).toEqual([0]);
   });
 });
 

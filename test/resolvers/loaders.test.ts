@@ -33,6 +33,17 @@ describe('listLoader', () => {
     expect(c).toEqual(['w:1']);
   });
 
+  it('should give a lone list its own array, an id named twice read once, and still hold what it read', async () => {
+    const r = recordingRead();
+    const load = listLoader(r.read);
+    const once = await load(['a', 'b']);
+    expect(once).toEqual(['a:1', 'b:1']);
+    once.pop();
+    expect(await load(['b', 'a'])).toEqual(['b:1', 'a:1']);
+    expect(await load(['c', 'c', 'a'])).toEqual(['c:2', 'c:2', 'a:1']);
+    expect(r.calls).toEqual([['a', 'b'], ['c']]);
+  });
+
   it('should answer ids already read from what it holds, and read only the new ones', async () => {
     const r = recordingRead();
     const load = listLoader(r.read);

@@ -75,6 +75,26 @@ describe('PresenceService', () => {
     expect(back.transition).toMatchObject({ from: 'OFFLINE', to: 'ONLINE', version: 8 });
   });
 
+  it('should share one frozen record per cold user between reads, and show OFFLINE without last-seen, not held, while the durable store is down', async () => {
+    const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
+    const service = new PresenceService({ hot: new EmbeddedHotStore(), lastSeen: lastSeen.store, timing, clock: () => 1_000_000 });
+    await lastSeen.store.record([
+      { id: 'u1:4', userId: 'u1', from: 'ONLINE', to: 'OFFLINE', version: 4, bucket: 600_000, cause: 'EXPIRY', published: { status: 'OFFLINE', platforms: [], lastSeen: 600_000 } },
+    ]);
+    lastSeen.reset();
+    lastSeen.down = true;
+    const blind = await service.records(['u1', 'u1']);
+    expect(blind).toEqual(new Map([['u1', { userId: 'u1', published: { status: 'OFFLINE', platforms: [], lastSeen: null }, version: 0 }]]));
+    lastSeen.down = false;
+    // Nothing was held from the failed read: asked again, the store is read.
+    const first = (await service.records(['u1', 'u2', 'u1'])).get('u1')!;
+    expect(first).toEqual({ userId: 'u1', published: { status: 'OFFLINE', platforms: [], lastSeen: 600_000 }, version: 4 });
+    const again = (await service.records(['u1'])).get('u1')!;
+    expect(again).toBe(first);
+    expect(Object.isFrozen(again) && Object.isFrozen(again.published) && Object.isFrozen(again.published.platforms)).toBe(true);
+    expect(lastSeen.calls).toEqual({ lastSeen: 2 });
+  });
+
   it('should reuse a durable last-seen read within its TTL, renew one used past half of it in the background, and let hot state win', async () => {
     const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
     const clock = { now: 1_000_000 };
