@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
@@ -19,6 +20,30 @@ export function commandLine(): string {
 
 export function round(n: number, digits = 2): number {
   return Number(n.toFixed(digits));
+}
+
+/** Busy and total clock ticks of each CPU so far (the `cpuN` lines of /proc/stat); empty where there is none. */
+export function cpuTicks(): { busy: number; total: number }[] {
+  let text: string;
+  try {
+    text = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => /^cpu\d+ /.test(line))
+    .map((line) => {
+      const ticks = line.split(/\s+/).slice(1).map(Number);
+      const total = ticks.reduce((a, b) => a + b, 0);
+      // idle and iowait are not busy
+      return { busy: total - ticks[3]! - (ticks[4] ?? 0), total };
+    });
+}
+
+/** How busy each CPU was between two `cpuTicks()` readings, in % of that CPU, by name (`cpu0`, …). */
+export function coreBusyPercent(before: readonly { busy: number; total: number }[], after: readonly { busy: number; total: number }[]): Record<string, number> {
+  return Object.fromEntries(after.map((a, i) => [`cpu${i}`, round((100 * (a.busy - (before[i]?.busy ?? 0))) / Math.max(a.total - (before[i]?.total ?? 0), 1), 1)]));
 }
 
 /** Where and when a figure was made: every scenario's JSON carries this. */
