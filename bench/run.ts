@@ -697,7 +697,7 @@ function batchReadOpenLoop(j: Json): string[] {
       '',
       ...table(
         ['from s', 'requests', 'p99 ms', 'max ms', 'send lag max ms'],
-        (slices as Json[]).map((x) => [fmt(numberAt(x, 'fromS')), fmt(numberAt(x, 'requests')), fmt(numberAt(x, 'p99Ms')), fmt(numberAt(x, 'maxMs')), fmt(numberAt(x, 'dispatchLagMaxMs'))]),
+        (slices as Json[]).map((x) => [numberAt(x, 'fromS'), numberAt(x, 'requests'), numberAt(x, 'p99Ms'), numberAt(x, 'maxMs'), numberAt(x, 'dispatchLagMaxMs')]),
       ),
     );
   }
