@@ -23,8 +23,25 @@ const DAY = 24 * HOUR;
 export function agoLine(bucket: number, now: number): string {
   const elapsed = now - toBucket(bucket);
   if (elapsed < 2 * MINUTE) return 'just now';
-  if (elapsed < HOUR) return `${Math.floor(elapsed / MINUTE)} min ago`;
-  if (elapsed < DAY) return `${Math.floor(elapsed / HOUR)} h ago`;
+  if (elapsed < HOUR) return MINUTES_AGO[Math.floor(elapsed / MINUTE)]!;
+  if (elapsed < DAY) return HOURS_AGO[Math.floor(elapsed / HOUR)]!;
   if (elapsed < 2 * DAY) return 'yesterday';
-  return new Date(bucket).toISOString().slice(0, 10);
+  return dayOf(bucket);
+}
+
+// Every line made once: a 500-id read shows hundreds of them per request (and a fan-out frame one per view).
+const MINUTES_AGO = Array.from({ length: 60 }, (_, n) => `${n} min ago`);
+const HOURS_AGO = Array.from({ length: 24 }, (_, n) => `${n} h ago`);
+/** UTC dates by day number, the most recent few hundred kept (a user's last day seen repeats across reads). */
+const DAYS = new Map<number, string>();
+const DAYS_KEPT = 512;
+
+function dayOf(bucket: number): string {
+  const day = Math.floor(bucket / DAY);
+  let line = DAYS.get(day);
+  if (line === undefined) {
+    if (DAYS.size >= DAYS_KEPT) DAYS.clear();
+    DAYS.set(day, (line = new Date(day * DAY).toISOString().slice(0, 10)));
+  }
+  return line;
 }

@@ -62,6 +62,25 @@ describe('agoLine', () => {
     expect(agoLine(T0 + 5 * MINUTE, T0)).toBe('just now');
   });
 
+  it('should give the same line as spelling it out, made once and shared, for any bucket and now', () => {
+    const spelled = (bucket: number, now: number) => {
+      const elapsed = now - toBucket(bucket);
+      if (elapsed < 2 * MINUTE) return 'just now';
+      if (elapsed < HOUR) return `${Math.floor(elapsed / MINUTE)} min ago`;
+      if (elapsed < DAY) return `${Math.floor(elapsed / HOUR)} h ago`;
+      if (elapsed < 2 * DAY) return 'yesterday';
+      return new Date(bucket).toISOString().slice(0, 10);
+    };
+    // Buckets from 1970 to 2100, nows up to 3 years after them (past the 512 dates kept).
+    const bucket = fc.integer({ min: 0, max: 68_000_000 }).map((m) => m * MINUTE);
+    fc.assert(
+      fc.property(bucket, fc.integer({ min: -DAY, max: 3 * 365 * DAY }), (b, elapsed) => {
+        expect(agoLine(b, b + elapsed)).toBe(spelled(b, b + elapsed));
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
   it('should print the UTC date of the bucket, not of now', () => {
     expect(agoLine(Date.UTC(2026, 0, 31, 23, 59, 0), Date.UTC(2026, 1, 10))).toBe('2026-01-31');
   });
