@@ -607,6 +607,7 @@ try {
         neo4jCpuSeconds: round(neighbours1.neo4j - neighbours0.neo4j, 2),
         redisCpuSeconds: round(neighbours1.redis - neighbours0.redis, 2),
         machineCpuBusyPercent: busyPercent(neighbours0, neighbours1),
+        machineStealPercent: busyPercent(neighbours0, neighbours1, 'steal'),
         otherCpuSeconds: round(otherCpu, 2),
         storeFailures: after.storeFailures - before.storeFailures,
       },
@@ -635,6 +636,8 @@ try {
     graphReadsPerRequest: number;
     graphRenewalsPerRequest: number;
     machineCpuBusyPercent: number;
+    /** The share of the machine the hypervisor gave to other machines while this one was ready to run (/proc/stat steal). */
+    machineStealPercent: number;
     neo4jCpuSeconds: number;
     clientCpuSeconds: number;
     otherCpuSeconds: number;
@@ -763,6 +766,7 @@ try {
       graphReadsPerRequest: round((after.graphCache.miss - before.graphCache.miss) / Math.max(answered, 1), 3),
       graphRenewalsPerRequest: round((after.graphCache.renewal - before.graphCache.renewal) / Math.max(answered, 1), 3),
       machineCpuBusyPercent: busyPercent(neighbours0, neighbours1),
+      machineStealPercent: busyPercent(neighbours0, neighbours1, 'steal'),
       neo4jCpuSeconds: round(neighbours1.neo4j - neighbours0.neo4j, 2),
       clientCpuSeconds: round(clientCpu, 2),
       otherCpuSeconds: round(otherCpu, 2),
@@ -981,7 +985,7 @@ async function pool(count: number, width: number, task: (i: number) => Promise<v
  * `npm run neo4j:start` started it), Redis (INFO cpu) and the machine as a whole (/proc/stat). NaN
  * when unknown.
  */
-async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { busy: number; total: number } }> {
+async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { busy: number; steal: number; total: number } }> {
   let neo4jSeconds = Number.NaN;
   try {
     const pid = readFileSync(new URL('../.neo4j/neo4j.pid', import.meta.url), 'utf8').trim();
@@ -1003,7 +1007,7 @@ async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { 
     redis.disconnect();
   }
   const cores = cpuTicks();
-  const machine = cores.length === 0 ? { busy: Number.NaN, total: Number.NaN } : cores.reduce((sum, c) => ({ busy: sum.busy + c.busy, total: sum.total + c.total }));
+  const machine = cores.length === 0 ? { busy: Number.NaN, steal: Number.NaN, total: Number.NaN } : cores.reduce((sum, c) => ({ busy: sum.busy + c.busy, steal: sum.steal + c.steal, total: sum.total + c.total }));
   return { neo4j: neo4jSeconds, redis: redisSeconds, machine };
 }
 
@@ -1043,6 +1047,6 @@ function otherCpuOf(n0: Neighbours, n1: Neighbours, serverCpu: number, clientCpu
   return (n1.machine.busy - n0.machine.busy) / 100 - serverCpu - clientCpu - (n1.neo4j - n0.neo4j) - (n1.redis - n0.redis);
 }
 
-function busyPercent(n0: Neighbours, n1: Neighbours): number {
-  return round((100 * (n1.machine.busy - n0.machine.busy)) / Math.max(n1.machine.total - n0.machine.total, 1), 1);
+function busyPercent(n0: Neighbours, n1: Neighbours, key: 'busy' | 'steal' = 'busy'): number {
+  return round((100 * (n1.machine[key] - n0.machine[key])) / Math.max(n1.machine.total - n0.machine.total, 1), 1);
 }

@@ -37,7 +37,7 @@ import { PresenceService } from '../service/presence.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
 import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
-import { commandLine, coreBusyPercent, cpuTicks, DEPLOYED_ENV, environment, round, summary } from './stats.js';
+import { commandLine, corePercent, cpuTicks, DEPLOYED_ENV, environment, round, summary } from './stats.js';
 import {
   BENCH_JWT_SECRET,
   bucketsBetween,
@@ -191,7 +191,7 @@ console.log(
         'cpuSecondsPerProcess and rssMbPerProcess: process_cpu_seconds_total and process_resident_memory_bytes of each server process from its /metrics (prom-client default metrics, the same for both servers); cpu from just before the first transition to the end of draining; rss sampled every second over the same span (peak) and at its end.',
         'serverDelayMs (viewport; the table\'s in-server p99): presence_fanout_delay_seconds{path="frames"} of the servers over the run — per batch, from its oldest change reaching the process\'s feed to the batch written to the socket (coalescing window, relay reads, scheduling, GC pauses in between); p50/p99 interpolated within its buckets. What deliveryLatencyMs adds to it: the commit, Redis and the client side (kernel, watcher workers sharing the cores).',
         'watcherLoopLagMs: the watcher workers\' own event-loop delay while recording (monitorEventLoopDelay, 2 ms resolution), the worst worker\'s p99 and the worst single delay: an arrival is stamped when its worker gets to it, so this is how much of deliveryLatencyMs can be the measuring side\'s own wait.',
-        'coreBusyPercent: how busy each CPU was from the first transition to the end of draining (/proc/stat), everything on it counted — with --pin, CPU 0 is the server\'s alone and the rest hold the driver, the watcher workers and Redis: a full load-generator CPU means deliveryLatencyMs beyond serverDelayMs is spent waiting for it.',
+        'coreBusyPercent: how busy each CPU was from the first transition to the end of draining (/proc/stat), everything on it counted — with --pin, CPU 0 is the server\'s alone and the rest hold the driver, the watcher workers and Redis: a full load-generator CPU means deliveryLatencyMs beyond serverDelayMs is spent waiting for it. coreStealPercent: the share of each CPU the hypervisor gave to another machine while this one was ready to run (steal in /proc/stat; not counted as busy).',
         'loopLagMs: prom-client\'s event-loop delay of each server, one figure per second (its monitor restarts at every scrape): the median and the worst per-second p99, and the worst single delay — GC pauses and long tasks show here.',
         'deliveriesPerSecond: presences received / seconds from the first transition to the last delivery; drainMs: from the last transition sent to the last delivery received.',
         values.pin
@@ -422,7 +422,8 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
         ? { serverDelayMs: { p50: delayMs(0.5), p99: delayMs(0.99), beyondLastBucket: histogramQuantile(0.99, delayBuckets).beyondLastBucket, batches: delayBuckets.at(-1)!.count } }
         : {}),
       loopLagMs: { p99OfSeconds: { p50: round(lagP99.p50, 1), max: round(lagP99.max, 1) }, max: round(Math.max(0, ...loopLag.max), 1), seconds: lagP99.n },
-      coreBusyPercent: coreBusyPercent(cores0, cores1),
+      coreBusyPercent: corePercent(cores0, cores1, 'busy'),
+      coreStealPercent: corePercent(cores0, cores1, 'steal'),
       watcherLoopLagMs: {
         p99: round(Math.max(0, ...receipts.map((r) => r.loopLagMs?.p99 ?? 0)), 1),
         max: round(Math.max(0, ...receipts.map((r) => r.loopLagMs?.max ?? 0)), 1),

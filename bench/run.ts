@@ -529,7 +529,7 @@ const SECTIONS: Record<string, Section> = {
       lines.push(
         `Server: ${fmt(numberAt(t, 'serverCpuSeconds'))} CPU s over ${fmt(numberAt(t, 'seconds'))} s (${fmt(numberAt(t, 'serverCpuMsPerRequest'), 1)} ms per request, of it ${fmt(numberAt(t, 'serverGcMsPerRequest'), 1)} ms in GC pauses), ` +
           `RSS ${fmt(numberAt(t, 'serverRssMb'))} MB; meanwhile on the same machine: load generator ${fmt(numberAt(t, 'clientCpuSeconds'))} CPU s, ` +
-          `Neo4j ${fmt(numberAt(t, 'neo4jCpuSeconds'))} CPU s, Redis ${fmt(numberAt(t, 'redisCpuSeconds'))} CPU s, all cores ${fmt(numberAt(t, 'machineCpuBusyPercent'))} % busy, ${fmt(numberAt(t, 'otherCpuSeconds'))} CPU s by anything else (PostgreSQL, kernel, other runs). ` +
+          `Neo4j ${fmt(numberAt(t, 'neo4jCpuSeconds'))} CPU s, Redis ${fmt(numberAt(t, 'redisCpuSeconds'))} CPU s, all cores ${fmt(numberAt(t, 'machineCpuBusyPercent'))} % busy${numberAt(t, 'machineStealPercent') === undefined ? '' : ` and ${fmt(numberAt(t, 'machineStealPercent'))} % stolen by the hypervisor`}, ${fmt(numberAt(t, 'otherCpuSeconds'))} CPU s by anything else (PostgreSQL, kernel, other runs). ` +
           `Store failures (answers made UNKNOWN by a store error): ${fmt(numberAt(t, 'storeFailures'))}.`,
       );
     }
@@ -643,10 +643,10 @@ function batchReadOpenLoop(j: Json): string[] {
   const lines = [
     '',
     `Open loop: ${fmt(open.arrivals)} arrivals over each rate's window (seconds, drain included; lengthened at low rates so that each query has ${fmt(numberAt(j, 'parameters.minSamples') ?? 'enough')} samples and its p99 is not its maximum)${settleText(numberAt(j, 'parameters.settleSeconds'))}, ${fmt(open.mix)}; ${fmt(open.client)}. ` +
-      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; renewals per request: background renewals of relations used past half their life — a check of which users changed, then a read of those that did (nobody waits for them, but Neo4j and the server do the work); GC ms per request: the server's time in GC pauses (prom-client's nodejs_gc_duration_seconds), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large); in-server p99: the server's own handling time of the requests it answered, both queries (presence_http_request_seconds: from its handler to the answer handed to the kernel, interpolated in its buckets) — what the client's p99 adds to it is time before the handler ran; loop delay: the server's event-loop delay over the window (prom-client's monitor, 10 ms resolution): how long work already arrived could wait for the loop.`,
+      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; renewals per request: background renewals of relations used past half their life — a check of which users changed, then a read of those that did (nobody waits for them, but Neo4j and the server do the work); GC ms per request: the server's time in GC pauses (prom-client's nodejs_gc_duration_seconds), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large); stolen %: the share of the machine the hypervisor gave to other machines while this one was ready to run (/proc/stat steal; files from before it counted it as busy and in other CPU s); in-server p99: the server's own handling time of the requests it answered, both queries (presence_http_request_seconds: from its handler to the answer handed to the kernel, interpolated in its buckets) — what the client's p99 adds to it is time before the handler ran; loop delay: the server's event-loop delay over the window (prom-client's monitor, 10 ms resolution): how long work already arrived could wait for the loop.`,
     '',
     ...table(
-      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'in-server p99 ms', 'loop delay p99 ms', 'loop delay max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'renewals per request', 'server CPU % of a core', 'server GC ms per request', 'machine busy %', 'other CPU s', 'saturated?'],
+      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'in-server p99 ms', 'loop delay p99 ms', 'loop delay max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'renewals per request', 'server CPU % of a core', 'server GC ms per request', 'machine busy %', 'stolen %', 'other CPU s', 'saturated?'],
       series.map((r) => [
         numberAt(r, 'rate'),
         numberAt(r, 'seconds'),
@@ -669,6 +669,7 @@ function batchReadOpenLoop(j: Json): string[] {
         numberAt(r, 'serverCpuPercentOfOneCore'),
         numberAt(r, 'serverGcMsPerRequest'),
         numberAt(r, 'machineCpuBusyPercent'),
+        numberAt(r, 'machineStealPercent'),
         numberAt(r, 'otherCpuSeconds'),
         r.saturated === true ? `yes: ${fmt(r.saturatedBecause)}` : 'no',
       ]),
@@ -681,7 +682,7 @@ function batchReadOpenLoop(j: Json): string[] {
     `Saturation ≈ ${saturation === undefined ? 'not reached' : `${fmt(saturation)} req/s`} (${fmt(get(open, 'saturation.basis'))}). ` +
       (half
         ? get(half, 'run')
-          ? `Half of it: ${fmt(numberAt(half, 'rate'))} req/s offered, ${fmt(half.basis)}: presences p99 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p99')))} ms, contacts p99 ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p99')))} ms (p50 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p50')))} / ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p50')))} ms, in-server p99 ${fmt(numberAt(half, 'run.serverHandlingMs.p99'))} ms, server CPU ${fmt(numberAt(half, 'run.serverCpuPercentOfOneCore'))} % of a core, loop delay max ${fmt(numberAt(half, 'run.serverLoopDelayMs.max'))} ms, send lag max ${fmt(numberAt(half, 'run.dispatchLagMs.max'))} ms)` +
+          ? `Half of it: ${fmt(numberAt(half, 'rate'))} req/s offered, ${fmt(half.basis)}: presences p99 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p99')))} ms, contacts p99 ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p99')))} ms (p50 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p50')))} / ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p50')))} ms, in-server p99 ${fmt(numberAt(half, 'run.serverHandlingMs.p99'))} ms, server CPU ${fmt(numberAt(half, 'run.serverCpuPercentOfOneCore'))} % of a core, loop delay max ${fmt(numberAt(half, 'run.serverLoopDelayMs.max'))} ms, send lag max ${fmt(numberAt(half, 'run.dispatchLagMs.max'))} ms${numberAt(half, 'run.machineStealPercent') === undefined ? '' : `, ${fmt(numberAt(half, 'run.machineStealPercent'))} % of the machine stolen by the hypervisor`})` +
             (get(half, 'series')
               ? `; the series' highest rate at or below it, ${fmt(numberAt(half, 'series.rate'))} req/s over ${fmt(numberAt(half, 'series.seconds'))} s (row above): ${fmt(ms1(numberAt(half, 'series.latencyMs.presences.p99')))} / ${fmt(ms1(numberAt(half, 'series.latencyMs.contacts.p99')))} ms`
               : '') +
@@ -793,7 +794,10 @@ function goals(files: Map<string, Json>): GoalRow[] {
       inServerP99: numberAt(r, 'serverDelayMs.p99'),
       lagMax: numberAt(r, 'loopLagMs.max'),
       watcherLagP99: numberAt(r, 'watcherLoopLagMs.p99'),
+      busy: get(r, 'coreBusyPercent') as Json | undefined,
+      steal: get(r, 'coreStealPercent') as Json | undefined,
     }));
+    const perCpu = (x: Json | undefined) => (x ? Object.entries(x).map(([cpu, v]) => `${cpu} ${fmt(v)} %`).join(', ') : undefined);
     const saturated = series.reduce((a, b) => (b.deliveries > a.deliveries ? b : a));
     const half = series.filter((r) => r.deliveries <= saturated.deliveries / 2).sort((a, b) => b.deliveries - a.deliveries)[0];
     rows.push(
@@ -802,7 +806,9 @@ function goals(files: Map<string, Json>): GoalRow[] {
         measured: half
           ? `p99 ${fmt(half.p99)} ms at ${fmt(half.deliveries)} deliveries/s (saturation ≈ ${fmt(saturated.deliveries)}/s, one process)` +
             (half.inServerP99 === undefined ? '' : `; of it in the server: p99 ${fmt(half.inServerP99)} ms (coalescing window 25 ms included), event-loop lag up to ${fmt(half.lagMax)} ms`) +
-            (half.watcherLagP99 === undefined ? '' : `; the watcher workers' own event-loop lag p99 ${fmt(half.watcherLagP99)} ms (arrivals are stamped when a worker gets to them)`)
+            (half.watcherLagP99 === undefined ? '' : `; the watcher workers' own event-loop lag p99 ${fmt(half.watcherLagP99)} ms (arrivals are stamped when a worker gets to them)`) +
+            (half.busy ? `; CPUs busy ${perCpu(half.busy)}` : '') +
+            (half.steal ? `, stolen by the hypervisor ${perCpu(half.steal)}` : '')
           : `no run at or below half of saturation (${fmt(saturated.deliveries)}/s)`,
         met: half ? yesNo(half.p99 <= 50) : DASH,
         source: src('fanout-saturation'),

@@ -22,8 +22,12 @@ export function round(n: number, digits = 2): number {
   return Number(n.toFixed(digits));
 }
 
-/** Busy and total clock ticks of each CPU so far (the `cpuN` lines of /proc/stat); empty where there is none. */
-export function cpuTicks(): { busy: number; total: number }[] {
+/**
+ * Busy, stolen and total clock ticks of each CPU so far (the `cpuN` lines of /proc/stat); empty where
+ * there is none. Stolen: time this virtual machine was ready to run and the hypervisor ran another —
+ * not busy here, and not idle either: on a shared host it is how much of the machine was not ours.
+ */
+export function cpuTicks(): CpuTicks[] {
   let text: string;
   try {
     text = readFileSync('/proc/stat', 'utf8');
@@ -34,16 +38,23 @@ export function cpuTicks(): { busy: number; total: number }[] {
     .split('\n')
     .filter((line) => /^cpu\d+ /.test(line))
     .map((line) => {
-      const ticks = line.split(/\s+/).slice(1).map(Number);
+      // user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+      const ticks = line.split(/\s+/).slice(1, 9).map((t) => Number(t) || 0);
       const total = ticks.reduce((a, b) => a + b, 0);
-      // idle and iowait are not busy
-      return { busy: total - ticks[3]! - (ticks[4] ?? 0), total };
+      const steal = ticks[7] ?? 0;
+      return { busy: total - ticks[3]! - (ticks[4] ?? 0) - steal, steal, total };
     });
 }
 
-/** How busy each CPU was between two `cpuTicks()` readings, in % of that CPU, by name (`cpu0`, …). */
-export function coreBusyPercent(before: readonly { busy: number; total: number }[], after: readonly { busy: number; total: number }[]): Record<string, number> {
-  return Object.fromEntries(after.map((a, i) => [`cpu${i}`, round((100 * (a.busy - (before[i]?.busy ?? 0))) / Math.max(a.total - (before[i]?.total ?? 0), 1), 1)]));
+export interface CpuTicks {
+  readonly busy: number;
+  readonly steal: number;
+  readonly total: number;
+}
+
+/** Each CPU between two `cpuTicks()` readings, by name (`cpu0`, …): `key`'s share of its time, in %. */
+export function corePercent(before: readonly CpuTicks[], after: readonly CpuTicks[], key: 'busy' | 'steal'): Record<string, number> {
+  return Object.fromEntries(after.map((a, i) => [`cpu${i}`, round((100 * (a[key] - (before[i]?.[key] ?? 0))) / Math.max(a.total - (before[i]?.total ?? 0), 1), 1)]));
 }
 
 /** Where and when a figure was made: every scenario's JSON carries this. */
