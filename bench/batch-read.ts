@@ -73,7 +73,7 @@ import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
 import { OpenLoopSender } from './open-loop-sender.js';
-import { commandLine, cpuTicks, DEPLOYED_ENV, environment, recordGcPauses, round, summary, useLoadGeneratorHeapPolicy } from './stats.js';
+import { commandLine, cpuTicks, DEPLOYED_ENV, environment, machineShare, recordGcPauses, round, summary, useLoadGeneratorHeapPolicy, type CpuTicks } from './stats.js';
 import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, type Sample } from './ws-load.js';
 
 const { values } = parseArgs({
@@ -657,7 +657,7 @@ try {
      * p99 and max, and how late the load generator sent (its own stalls). Shows whether the window's p99
      * is the steady state or the mark of one event (a stall of the shared machine, a server GC).
      */
-    slices?: { fromS: number; requests: number; p99Ms: number; maxMs: number; dispatchLagMaxMs: number }[];
+    slices?: { fromS: number; requests: number; p99Ms: number; maxMs: number; dispatchLagMaxMs: number; machineBusyPercent?: number; machineStealPercent?: number }[];
   }
   const openRates: OpenRate[] = [];
   let readerOffset = 0;
@@ -692,12 +692,24 @@ try {
     // The window's figures start where its schedule does: the server's counters, the machine's and this
     // process's CPU are read as the sender says its first window arrival went out.
     let opened: Promise<{ before: Awaited<ReturnType<typeof scrape>>; neighbours0: Neighbours; cpuBefore: NodeJS.CpuUsage }> | undefined;
+    // A long window's slices also get the machine's CPU: read at its start, then every slice.
+    const sliceTicks: CpuTicks[][] = [];
+    let ticking: NodeJS.Timeout | undefined;
     const open = () => {
       const cpuBefore = process.cpuUsage();
+      if (!opened && windowSeconds >= 30) {
+        sliceTicks.push(cpuTicks());
+        ticking = setInterval(() => sliceTicks.push(cpuTicks()), SLICE_MS);
+      }
       opened ??= Promise.all([scrape(server!), neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore }));
     };
     const progress = setInterval(() => process.stderr.write('.'), 1000);
-    const sent = await sender!.run({ offsets: schedule, requests, windowFrom: settling.length }, open).finally(() => clearInterval(progress));
+    const sent = await sender!.run({ offsets: schedule, requests, windowFrom: settling.length }, open).finally(() => {
+      clearInterval(progress);
+      clearInterval(ticking);
+      // The last slice ends with the window's last answer when its tick has not come yet.
+      if (sliceTicks.length > 0 && sliceTicks.length <= Math.floor((windowSeconds * 1000) / SLICE_MS)) sliceTicks.push(cpuTicks());
+    });
     open();
     readerOffset += Math.ceil(offsets.length / names.length);
     const { before, neighbours0, cpuBefore } = await opened!;
@@ -781,7 +793,16 @@ try {
         ? {
             slices: sliced.map((slice, k) => {
               const sl = summary(slice.latencies);
-              return { fromS: (k * SLICE_MS) / 1000, requests: sl.n, p99Ms: round(sl.p99, 1), maxMs: round(sl.max, 1), dispatchLagMaxMs: round(slice.lagMax, 1) };
+              const [from, to] = [sliceTicks[k], sliceTicks[k + 1]];
+              const machine = (key: 'busy' | 'steal') => (from && to ? round(machineShare(from, to, key), 1) : undefined);
+              return {
+                fromS: (k * SLICE_MS) / 1000,
+                requests: sl.n,
+                p99Ms: round(sl.p99, 1),
+                maxMs: round(sl.max, 1),
+                dispatchLagMaxMs: round(slice.lagMax, 1),
+                ...(from && to ? { machineBusyPercent: machine('busy'), machineStealPercent: machine('steal') } : {}),
+              };
             }),
           }
         : {}),

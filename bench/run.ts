@@ -694,11 +694,11 @@ function batchReadOpenLoop(j: Json): string[] {
   if (Array.isArray(slices) && slices.length > 0) {
     lines.push(
       '',
-      'The judged window in 10 s slices by scheduled send time, both queries together — whether its p99 is the steady state or one event (send lag: the load generator\'s own worst delay in the slice; when it stalls with the server, the shared machine did):',
+      'The judged window in 10 s slices by scheduled send time, both queries together — whether its p99 is the steady state or one event (send lag: the load generator\'s own worst delay in the slice; when it stalls with the server, the shared machine did; stolen %: the machine\'s time the hypervisor gave to other machines in the slice):',
       '',
       ...table(
-        ['from s', 'requests', 'p99 ms', 'max ms', 'send lag max ms'],
-        (slices as Json[]).map((x) => [numberAt(x, 'fromS'), numberAt(x, 'requests'), numberAt(x, 'p99Ms'), numberAt(x, 'maxMs'), numberAt(x, 'dispatchLagMaxMs')]),
+        ['from s', 'requests', 'p99 ms', 'max ms', 'send lag max ms', 'machine busy %', 'stolen %'],
+        (slices as Json[]).map((x) => [numberAt(x, 'fromS'), numberAt(x, 'requests'), numberAt(x, 'p99Ms'), numberAt(x, 'maxMs'), numberAt(x, 'dispatchLagMaxMs'), numberAt(x, 'machineBusyPercent'), numberAt(x, 'machineStealPercent')]),
       ),
     );
   }

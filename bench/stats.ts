@@ -52,6 +52,12 @@ export interface CpuTicks {
   readonly total: number;
 }
 
+/** The whole machine between two `cpuTicks()` readings: `key`'s share of all its CPUs' time, in %. */
+export function machineShare(before: readonly CpuTicks[], after: readonly CpuTicks[], key: 'busy' | 'steal'): number {
+  const sum = (ticks: readonly CpuTicks[], k: keyof CpuTicks) => ticks.reduce((n, t) => n + t[k], 0);
+  return (100 * (sum(after, key) - sum(before, key))) / Math.max(sum(after, 'total') - sum(before, 'total'), 1);
+}
+
 /** Each CPU between two `cpuTicks()` readings, by name (`cpu0`, …): `key`'s share of its time, in %. */
 export function corePercent(before: readonly CpuTicks[], after: readonly CpuTicks[], key: 'busy' | 'steal'): Record<string, number> {
   return Object.fromEntries(after.map((a, i) => [`cpu${i}`, round((100 * (a[key] - (before[i]?.[key] ?? 0))) / Math.max(a.total - (before[i]?.total ?? 0), 1), 1)]));
