@@ -73,7 +73,7 @@ import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
 import { OpenLoopSender } from './open-loop-sender.js';
-import { commandLine, cpuTicks, DEPLOYED_ENV, environment, machineShare, recordGcPauses, round, summary, useLoadGeneratorHeapPolicy, type CpuTicks } from './stats.js';
+import { commandLine, cpuTicks, DEPLOYED_ENV, environment, machineShare, recordGcPauses, round, summary, ticksBetween, useLoadGeneratorHeapPolicy, type CpuTicks } from './stats.js';
 import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, type Sample } from './ws-load.js';
 
 const { values } = parseArgs({
@@ -693,11 +693,12 @@ try {
     // process's CPU are read as the sender says its first window arrival went out.
     let opened: Promise<{ before: Awaited<ReturnType<typeof scrape>>; neighbours0: Neighbours; cpuBefore: NodeJS.CpuUsage }> | undefined;
     // A long window's slices also get the machine's CPU: read at its start, then every slice.
+    const slicing = windowSeconds >= 30;
     const sliceTicks: CpuTicks[][] = [];
     let ticking: NodeJS.Timeout | undefined;
     const open = () => {
       const cpuBefore = process.cpuUsage();
-      if (!opened && windowSeconds >= 30) {
+      if (!opened && slicing) {
         sliceTicks.push(cpuTicks());
         ticking = setInterval(() => sliceTicks.push(cpuTicks()), SLICE_MS);
       }
@@ -708,7 +709,7 @@ try {
       clearInterval(progress);
       clearInterval(ticking);
       // The last slice ends with the window's last answer when its tick has not come yet.
-      if (sliceTicks.length > 0 && sliceTicks.length <= Math.floor((windowSeconds * 1000) / SLICE_MS)) sliceTicks.push(cpuTicks());
+      if (sliceTicks.length > 0 && sliceTicks.length <= Math.floor(windowMs / SLICE_MS)) sliceTicks.push(cpuTicks());
     });
     open();
     readerOffset += Math.ceil(offsets.length / names.length);
@@ -720,7 +721,7 @@ try {
     // Timed and checked here, after the window; settling answers are checked like the others (a wrong one
     // counts against the rate) but not timed.
     const tallies = { presences: fresh(), contacts: fresh() };
-    const sliced = windowSeconds >= 30 ? Array.from({ length: Math.floor(windowMs / SLICE_MS) }, () => ({ latencies: [] as number[], lagMax: 0 })) : undefined;
+    const sliced = slicing ? Array.from({ length: Math.floor(windowMs / SLICE_MS) }, () => ({ latencies: [] as number[], lagMax: 0 })) : undefined;
     const failed = new Map(sent.failures);
     const answers = readFileSync(sent.answersFile);
     await rm(sent.answersFile, { force: true });
@@ -1006,7 +1007,7 @@ async function pool(count: number, width: number, task: (i: number) => Promise<v
  * `npm run neo4j:start` started it), Redis (INFO cpu) and the machine as a whole (/proc/stat). NaN
  * when unknown.
  */
-async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { busy: number; steal: number; total: number } }> {
+async function neighbours(): Promise<{ neo4j: number; redis: number; cores: CpuTicks[] }> {
   let neo4jSeconds = Number.NaN;
   try {
     const pid = readFileSync(new URL('../.neo4j/neo4j.pid', import.meta.url), 'utf8').trim();
@@ -1027,9 +1028,7 @@ async function neighbours(): Promise<{ neo4j: number; redis: number; machine: { 
   } finally {
     redis.disconnect();
   }
-  const cores = cpuTicks();
-  const machine = cores.length === 0 ? { busy: Number.NaN, steal: Number.NaN, total: Number.NaN } : cores.reduce((sum, c) => ({ busy: sum.busy + c.busy, steal: sum.steal + c.steal, total: sum.total + c.total }));
-  return { neo4j: neo4jSeconds, redis: redisSeconds, machine };
+  return { neo4j: neo4jSeconds, redis: redisSeconds, cores: cpuTicks() };
 }
 
 async function scrape(target: ServerProcess): Promise<{ samples: Sample[]; cpu: number; gc: number; rss: number; storeFailures: number; graphCache: { hit: number; miss: number; renewal: number } }> {
@@ -1065,9 +1064,9 @@ type Neighbours = Awaited<ReturnType<typeof neighbours>>;
 
 /** Busy machine time nobody measured accounts for: PostgreSQL, the kernel — and other runs sharing the machine. */
 function otherCpuOf(n0: Neighbours, n1: Neighbours, serverCpu: number, clientCpu: number): number {
-  return (n1.machine.busy - n0.machine.busy) / 100 - serverCpu - clientCpu - (n1.neo4j - n0.neo4j) - (n1.redis - n0.redis);
+  return ticksBetween(n0.cores, n1.cores, 'busy') / 100 - serverCpu - clientCpu - (n1.neo4j - n0.neo4j) - (n1.redis - n0.redis);
 }
 
 function busyPercent(n0: Neighbours, n1: Neighbours, key: 'busy' | 'steal' = 'busy'): number {
-  return round((100 * (n1.machine[key] - n0.machine[key])) / Math.max(n1.machine.total - n0.machine.total, 1), 1);
+  return round(machineShare(n0.cores, n1.cores, key), 1);
 }

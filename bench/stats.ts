@@ -52,10 +52,16 @@ export interface CpuTicks {
   readonly total: number;
 }
 
+/** The whole machine's `key` ticks (all its CPUs) between two `cpuTicks()` readings; NaN where there were none. */
+export function ticksBetween(before: readonly CpuTicks[], after: readonly CpuTicks[], key: keyof CpuTicks): number {
+  if (after.length === 0) return Number.NaN;
+  const sum = (ticks: readonly CpuTicks[]) => ticks.reduce((n, t) => n + t[key], 0);
+  return sum(after) - sum(before);
+}
+
 /** The whole machine between two `cpuTicks()` readings: `key`'s share of all its CPUs' time, in %. */
 export function machineShare(before: readonly CpuTicks[], after: readonly CpuTicks[], key: 'busy' | 'steal'): number {
-  const sum = (ticks: readonly CpuTicks[], k: keyof CpuTicks) => ticks.reduce((n, t) => n + t[k], 0);
-  return (100 * (sum(after, key) - sum(before, key))) / Math.max(sum(after, 'total') - sum(before, 'total'), 1);
+  return (100 * ticksBetween(before, after, key)) / Math.max(ticksBetween(before, after, 'total'), 1);
 }
 
 /** Each CPU between two `cpuTicks()` readings, by name (`cpu0`, …): `key`'s share of its time, in %. */

@@ -2,10 +2,10 @@
  * Diagnostic only: preload that records every GC of the process with v8.GCProfiler and, on SIGTERM or
  * exit, writes a summary to $GC_SUMMARY_FILE (JSON): scavenges, their total and worst pause, and the
  * bytes they promoted (growth of the spaces other than new space across each scavenge), the count of
- * other GCs, each kind's count and pauses, and every mark-compact and the ten slowest pauses, each with the heap's used MB before and
- * after it (after a mark-compact: the live heap). SIGUSR2 marks the start of a
- * steady state: the summary then also has `sinceMark`, the same figures for the GCs after the last mark
- * only (start-up and warm-up left out). For a server under a benchmark:
+ * other GCs, each kind's count and pauses, and every mark-compact and the ten slowest pauses, each with
+ * the heap's used MB before and after it (after a mark-compact: the live heap). SIGUSR2 marks the start
+ * of a steady state: the summary then also has `sinceMark`, the same figures for the GCs after the last
+ * mark only (start-up and warm-up left out). For a server under a benchmark:
  *
  *   GC_SUMMARY_FILE=/tmp/gc.json npm run bench:batch-read -- --server-flags="-r ./bench/preload/gc-summary.cjs"
  */
