@@ -1,7 +1,28 @@
 /** `npm start` and the servers the benchmarks and multi-process tests spawn run with the same node flags. */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVER_NODE_FLAGS } from '../../scripts/server-process.js';
+
+/**
+ * Trains one allocation site the way requests in flight do — most of its objects outlive scavenges — and
+ * asks V8 (%InYoungGeneration) whether the next object from that site is still born young.
+ */
+const PRETENURING_PROBE = `
+function make(i) { return { i, next: null }; }
+const kept = [];
+for (let round = 0; round < 60; round++) {
+  for (let i = 0; i < 20000; i++) kept.push(make(i));
+  for (let j = 0; j < 2000; j++) new Array(1000).fill(j);
+}
+process.stdout.write(JSON.stringify({ young: %InYoungGeneration(make(-1)), kept: kept.length }));
+`;
+
+function bornYoung(flags: readonly string[]): boolean {
+  const out = JSON.parse(execFileSync(process.execPath, [...flags, '--allow-natives-syntax', '-e', PRETENURING_PROBE], { encoding: 'utf8', timeout: 30_000 })) as { young: boolean; kept: number };
+  expect(out.kept).toBe(1_200_000);
+  return out.young;
+}
 
 describe('server node flags', () => {
   it('should be the same in npm start as in spawnServer', () => {
@@ -11,5 +32,12 @@ describe('server node flags', () => {
     const words = serve!.split(/\s+/);
     expect(words[0]).toBe('node');
     expect(words.slice(1, words.indexOf('--import'))).toEqual([...SERVER_NODE_FLAGS]);
+  });
+
+  it("should keep objects young whose site V8 would pretenure (the probe sees it happen without the flag)", () => {
+    const withoutPretenuringFlag = SERVER_NODE_FLAGS.filter((flag) => flag !== '--no-allocation-site-pretenuring');
+    expect(withoutPretenuringFlag).toHaveLength(SERVER_NODE_FLAGS.length - 1);
+    expect(bornYoung(withoutPretenuringFlag)).toBe(false);
+    expect(bornYoung(SERVER_NODE_FLAGS)).toBe(true);
   });
 });
