@@ -4,6 +4,7 @@
  *
  *   npm run bench:fanout -- [--users 20000] [--watchers 200] [--contacts 200] [--viewport 20]
  *                           [--rate 500] [--seconds 10] [--processes 2] [--modes viewport,eager,peer]
+ *                           [--server-flags="<node flags for our servers>"]
  *
  * N users (all EVERYONE), W watchers each listing C of them as contacts and subscribing to a viewport
  * of V of those; P real server processes (server/main.ts) on the real Redis and Neo4j; T transitions/s
@@ -70,6 +71,8 @@ const { values } = parseArgs({
     modes: { type: 'string', default: MODES.join(',') },
     /** Write a V8 CPU profile of each server process (viewport/eager) into this folder. */
     profile: { type: 'string' },
+    /** Extra node/V8 flags for our server processes, space-separated (GC experiments, diagnostic preloads). */
+    'server-flags': { type: 'string', default: '' },
     /**
      * Server process i on CPU i alone, this driver and its watcher workers on the CPUs left (the stores
      * float): a server does not share its core with its own load generator, as deployed.
@@ -227,7 +230,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
                 LOG_LEVEL: 'warn',
               },
               60_000,
-              values.profile ? { nodeFlags: ['--inspect=127.0.0.1:0'] } : {},
+              { nodeFlags: [...values['server-flags'].split(/\s+/).filter(Boolean), ...(values.profile ? ['--inspect=127.0.0.1:0'] : [])] },
             ),
           ),
         );

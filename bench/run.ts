@@ -102,6 +102,12 @@ const SCENARIOS: readonly Scenario[] = [
       "What makes per-call data of ioredis reads outlive V8's scavenges: MGET of 500 keys at 250/s in a bare process — a control without I/O, the control plus a closure assigned to a property per call (what V8 allocates in the old generation), ioredis 6.0.0 as published, as patched (patches/), and patched with auto-pipelining — bytes promoted to V8's old generation per call, scavenge pauses",
     args: ['--seconds', '6', '--rate', '250'],
   },
+  {
+    name: 'metrics-scrape',
+    what:
+      "What one /metrics scrape costs the event loop as connections grow: prom-client's default metrics against the server's registry (without the families that walk every handle or descriptor), at rising counts of open sockets — render time, and the costliest families",
+    args: ['--sockets', '0,1000,4000,8000', '--renders', '15'],
+  },
 ];
 
 /** This process's hard open-files limit (what `ulimit -n` may be raised to without root); Infinity when unknown. */

@@ -75,13 +75,6 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
     onCount: (delta) => metrics.subscriptions.inc(delta),
   });
 
-  metrics.track({
-    feedReceived: () => stores.hot.feed.received,
-    watchedUsers: () => interest.watchedUsers,
-    relayReads: () => relay.reads,
-    graphCache: () => (stores.graph instanceof CachedContactGraph ? { ...stores.graph.stats, entries: stores.graph.size } : null),
-  });
-
   const app: App = {
     config,
     service,
@@ -125,6 +118,13 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
       log.error({ err: error }, 'request failed');
       if (!res.headersSent) res.writeHead(500).end();
     });
+  });
+  metrics.track({
+    feedReceived: () => stores.hot.feed.received,
+    watchedUsers: () => interest.watchedUsers,
+    relayReads: () => relay.reads,
+    graphCache: () => (stores.graph instanceof CachedContactGraph ? { ...stores.graph.stats, entries: stores.graph.size } : null),
+    connections: () => new Promise((resolve) => httpServer.getConnections((error, count) => resolve(error ? 0 : count))),
   });
   httpServer.keepAliveTimeout = config.httpKeepAliveMs;
   // Must exceed the keep-alive, or a request arriving as the connection idles out could be cut off.

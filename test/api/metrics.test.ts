@@ -1,5 +1,8 @@
 /** /metrics exposes the figures benchmarks and operators read, and they count what they say. */
+import { get } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PER_HANDLE_DEFAULT_METRICS } from '../../server/metrics.js';
 import { connectWs, gql, record, until } from '../support/clients.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 
@@ -69,5 +72,41 @@ describe('/metrics', () => {
     expect(count(after, '4xx') - count(before, '4xx')).toBe(1);
     expect(count(after, 'aborted') - count(before, 'aborted')).toBe(0);
     expect(value(after, 'presence_http_request_seconds_bucket{le="+Inf",status="2xx"}')).toBe(count(after, '2xx'));
+  });
+
+  it('should count open connections as they come and go, and leave out the defaults that walk every handle', async () => {
+    // Each scrape on a connection of its own, closed after it: it counts itself, the same every time.
+    const scrapeAlone = () =>
+      new Promise<string>((resolve, reject) => {
+        get(`${t.url}/metrics`, { agent: false, headers: { connection: 'close' } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (chunk: string) => (text += chunk)).on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+    const connections = async () => value(await scrapeAlone(), 'presence_http_connections');
+    // Earlier tests' keep-alive connections close on their own time: start from a count that holds still.
+    let before = await connections();
+    await until(async () => {
+      const now = await connections();
+      const steady = now === before;
+      before = now;
+      return steady;
+    }, 'a steady connection count');
+    const url = new URL(t.url);
+    const sockets: Socket[] = [];
+    await Promise.all(
+      Array.from({ length: 20 }, () => new Promise<void>((resolve, reject) => sockets.push(connect(Number(url.port), url.hostname, resolve).on('error', reject)))),
+    );
+    await until(async () => (await connections()) === before + 20, '20 more connections counted');
+    sockets.forEach((socket) => socket.destroy());
+    await until(async () => (await connections()) === before, 'back to the count before');
+
+    const text = await scrapeAlone();
+    // By family (`# TYPE`): a histogram nothing was observed in yet has no samples, but is declared.
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    for (const name of PER_HANDLE_DEFAULT_METRICS) expect(families.has(name), name).toBe(false);
+    for (const name of ['process_cpu_seconds_total', 'process_max_fds', 'nodejs_eventloop_lag_seconds', 'nodejs_gc_duration_seconds', 'nodejs_heap_size_used_bytes', 'presence_http_connections']) {
+      expect(families.has(name), name).toBe(true);
+    }
   });
 });
