@@ -657,7 +657,17 @@ try {
      * p99 and max, and how late the load generator sent (its own stalls). Shows whether the window's p99
      * is the steady state or the mark of one event (a stall of the shared machine, a server GC).
      */
-    slices?: { fromS: number; requests: number; p99Ms: number; maxMs: number; dispatchLagMaxMs: number; machineBusyPercent?: number; machineStealPercent?: number }[];
+    slices?: {
+      fromS: number;
+      requests: number;
+      p99Ms: number;
+      maxMs: number;
+      dispatchLagMaxMs: number;
+      machineBusyPercent?: number;
+      machineStealPercent?: number;
+      /** The server over the slice, from a /metrics scrape at each of its ends (files from before 2026-12-03 09:30 lack them). */
+      server?: { handlingP99Ms: number; loopDelayMaxMs: number; gcMs: number; majorGcMs: number; graphReads: number; renewals: number };
+    }[];
   }
   const openRates: OpenRate[] = [];
   let readerOffset = 0;
@@ -695,12 +705,18 @@ try {
     // A long window's slices also get the machine's CPU: read at its start, then every slice.
     const slicing = windowSeconds >= 30;
     const sliceTicks: CpuTicks[][] = [];
+    // ...and the server's figures, scraped at each slice's end (a scrape costs it about 1 ms). prom-client
+    // resets its event-loop monitor at each scrape: the window's loop delay is then the worst slice's.
+    const sliceScrapes: Promise<Scrape>[] = [];
     let ticking: NodeJS.Timeout | undefined;
     const open = () => {
       const cpuBefore = process.cpuUsage();
       if (!opened && slicing) {
         sliceTicks.push(cpuTicks());
-        ticking = setInterval(() => sliceTicks.push(cpuTicks()), SLICE_MS);
+        ticking = setInterval(() => {
+          sliceTicks.push(cpuTicks());
+          sliceScrapes.push(scrape(server!));
+        }, SLICE_MS);
       }
       opened ??= Promise.all([scrape(server!), neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore }));
     };
@@ -718,6 +734,9 @@ try {
     const cpu = process.cpuUsage(cpuBefore);
     const neighbours1 = await neighbours();
     const after = await scrape(server!);
+    const scrapes = [before, ...(await Promise.all(sliceScrapes)), after];
+    const loopDelayMs = (samples: readonly Sample[], name: 'p99' | 'max') => metricSum(samples, `nodejs_eventloop_lag_${name}_seconds`) * 1000;
+    const sinceStart = scrapes.slice(1);
     // Timed and checked here, after the window; settling answers are checked like the others (a wrong one
     // counts against the rate) but not timed.
     const tallies = { presences: fresh(), contacts: fresh() };
@@ -786,8 +805,8 @@ try {
       storeFailures: after.storeFailures - before.storeFailures,
       serverHandlingMs: handlingBetween(before.samples, after.samples),
       serverLoopDelayMs: {
-        p99: round(metricSum(after.samples, 'nodejs_eventloop_lag_p99_seconds') * 1000, 1),
-        max: round(metricSum(after.samples, 'nodejs_eventloop_lag_max_seconds') * 1000, 1),
+        p99: round(Math.max(...sinceStart.map((x) => loopDelayMs(x.samples, 'p99'))), 1),
+        max: round(Math.max(...sinceStart.map((x) => loopDelayMs(x.samples, 'max'))), 1),
       },
       saturated: false,
       ...(sliced
@@ -796,6 +815,8 @@ try {
               const sl = summary(slice.latencies);
               const [from, to] = [sliceTicks[k], sliceTicks[k + 1]];
               const machine = (key: 'busy' | 'steal') => (from && to ? round(machineShare(from, to, key), 1) : undefined);
+              // The last slice ends with the scrape after the window when its tick has not come yet.
+              const [s0, s1] = [scrapes[k]!, scrapes[Math.min(k + 1, scrapes.length - 1)]!];
               return {
                 fromS: (k * SLICE_MS) / 1000,
                 requests: sl.n,
@@ -803,6 +824,14 @@ try {
                 maxMs: round(sl.max, 1),
                 dispatchLagMaxMs: round(slice.lagMax, 1),
                 ...(from && to ? { machineBusyPercent: machine('busy'), machineStealPercent: machine('steal') } : {}),
+                server: {
+                  handlingP99Ms: handlingBetween(s0.samples, s1.samples).p99,
+                  loopDelayMaxMs: round(loopDelayMs(s1.samples, 'max'), 1),
+                  gcMs: round((s1.gc - s0.gc) * 1000, 1),
+                  majorGcMs: round((s1.majorGc - s0.majorGc) * 1000, 1),
+                  graphReads: s1.graphCache.miss - s0.graphCache.miss,
+                  renewals: s1.graphCache.renewal - s0.graphCache.renewal,
+                },
               };
             }),
           }
@@ -1031,7 +1060,18 @@ async function neighbours(): Promise<{ neo4j: number; redis: number; cores: CpuT
   return { neo4j: neo4jSeconds, redis: redisSeconds, cores: cpuTicks() };
 }
 
-async function scrape(target: ServerProcess): Promise<{ samples: Sample[]; cpu: number; gc: number; rss: number; storeFailures: number; graphCache: { hit: number; miss: number; renewal: number } }> {
+interface Scrape {
+  samples: Sample[];
+  cpu: number;
+  gc: number;
+  /** Of `gc`, mark-compacts' pauses (kind="major"). */
+  majorGc: number;
+  rss: number;
+  storeFailures: number;
+  graphCache: { hit: number; miss: number; renewal: number };
+}
+
+async function scrape(target: ServerProcess): Promise<Scrape> {
   const samples = parseMetrics(await (await fetch(`${target.url}/metrics`)).text());
   const count = (name: string, match?: Record<string, string>) => metricSum(samples, name, match) || 0;
   return {
@@ -1039,6 +1079,7 @@ async function scrape(target: ServerProcess): Promise<{ samples: Sample[]; cpu: 
     cpu: metricSum(samples, 'process_cpu_seconds_total'),
     // Time in GC pauses of every kind (prom-client's default metrics).
     gc: count('nodejs_gc_duration_seconds_sum'),
+    majorGc: count('nodejs_gc_duration_seconds_sum', { kind: 'major' }),
     rss: metricSum(samples, 'process_resident_memory_bytes'),
     storeFailures: count('presence_store_failures_total'),
     graphCache: {

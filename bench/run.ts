@@ -700,11 +700,25 @@ function batchReadOpenLoop(j: Json): string[] {
   if (Array.isArray(slices) && slices.length > 0) {
     lines.push(
       '',
-      'The judged window in 10 s slices by scheduled send time, both queries together — whether its p99 is the steady state or one event (send lag: the load generator\'s own worst delay in the slice; when it stalls with the server, the shared machine did; stolen %: the machine\'s time the hypervisor gave to other machines in the slice):',
+      'The judged window in 10 s slices by scheduled send time, both queries together — whether its p99 is the steady state or one event (send lag: the load generator\'s own worst delay in the slice; when it stalls with the server, the shared machine did; stolen %: the machine\'s time the hypervisor gave to other machines in the slice; then the server over the slice, from a /metrics scrape at each end: its handling p99, its worst event-loop delay, its time in GC pauses and of it in mark-compacts, and its graph reads and background renewals — an event inside the server shows there):',
       '',
       ...table(
-        ['from s', 'requests', 'p99 ms', 'max ms', 'send lag max ms', 'machine busy %', 'stolen %'],
-        (slices as Json[]).map((x) => [numberAt(x, 'fromS'), numberAt(x, 'requests'), numberAt(x, 'p99Ms'), numberAt(x, 'maxMs'), numberAt(x, 'dispatchLagMaxMs'), numberAt(x, 'machineBusyPercent'), numberAt(x, 'machineStealPercent')]),
+        ['from s', 'requests', 'p99 ms', 'max ms', 'send lag max ms', 'machine busy %', 'stolen %', 'in-server p99 ms', 'loop delay max ms', 'server GC ms', 'of it mark-compact ms', 'graph reads', 'renewals'],
+        (slices as Json[]).map((x) => [
+          numberAt(x, 'fromS'),
+          numberAt(x, 'requests'),
+          numberAt(x, 'p99Ms'),
+          numberAt(x, 'maxMs'),
+          numberAt(x, 'dispatchLagMaxMs'),
+          numberAt(x, 'machineBusyPercent'),
+          numberAt(x, 'machineStealPercent'),
+          numberAt(x, 'server.handlingP99Ms'),
+          numberAt(x, 'server.loopDelayMaxMs'),
+          numberAt(x, 'server.gcMs'),
+          numberAt(x, 'server.majorGcMs'),
+          numberAt(x, 'server.graphReads'),
+          numberAt(x, 'server.renewals'),
+        ]),
       ),
     );
   }
