@@ -701,31 +701,29 @@ try {
     );
     // The window's figures start where its schedule does: the server's counters, the machine's and this
     // process's CPU are read as the sender says its first window arrival went out.
-    let opened: Promise<{ before: Awaited<ReturnType<typeof scrape>>; neighbours0: Neighbours; cpuBefore: NodeJS.CpuUsage }> | undefined;
-    // A long window's slices also get the machine's CPU: read at its start, then every slice.
+    let opened: Promise<{ before: Scrape; neighbours0: Neighbours; cpuBefore: NodeJS.CpuUsage }> | undefined;
+    // A long window is cut into slices: at its start and at each slice's end, the machine's CPU ticks and
+    // a scrape of the server (about 1 ms of its time). prom-client resets its event-loop monitor at each
+    // scrape: the window's loop delay is then the worst slice's.
     const slicing = windowSeconds >= 30;
-    const sliceTicks: CpuTicks[][] = [];
-    // ...and the server's figures, scraped at each slice's end (a scrape costs it about 1 ms). prom-client
-    // resets its event-loop monitor at each scrape: the window's loop delay is then the worst slice's.
-    const sliceScrapes: Promise<Scrape>[] = [];
+    const slices = Math.floor(windowMs / SLICE_MS);
+    const marks: { ticks: CpuTicks[]; scrape: Promise<Scrape> }[] = [];
+    const mark = (at: Promise<Scrape> = scrape(server!)) => marks.push({ ticks: cpuTicks(), scrape: at });
     let ticking: NodeJS.Timeout | undefined;
     const open = () => {
+      if (opened) return;
       const cpuBefore = process.cpuUsage();
-      if (!opened && slicing) {
-        sliceTicks.push(cpuTicks());
-        ticking = setInterval(() => {
-          sliceTicks.push(cpuTicks());
-          sliceScrapes.push(scrape(server!));
-        }, SLICE_MS);
+      const start = scrape(server!);
+      if (slicing) {
+        mark(start);
+        ticking = setInterval(mark, SLICE_MS);
       }
-      opened ??= Promise.all([scrape(server!), neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore }));
+      opened = Promise.all([start, neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore }));
     };
     const progress = setInterval(() => process.stderr.write('.'), 1000);
     const sent = await sender!.run({ offsets: schedule, requests, windowFrom: settling.length }, open).finally(() => {
       clearInterval(progress);
       clearInterval(ticking);
-      // The last slice ends with the window's last answer when its tick has not come yet.
-      if (sliceTicks.length > 0 && sliceTicks.length <= Math.floor(windowMs / SLICE_MS)) sliceTicks.push(cpuTicks());
     });
     open();
     readerOffset += Math.ceil(offsets.length / names.length);
@@ -734,13 +732,15 @@ try {
     const cpu = process.cpuUsage(cpuBefore);
     const neighbours1 = await neighbours();
     const after = await scrape(server!);
-    const scrapes = [before, ...(await Promise.all(sliceScrapes)), after];
+    // The last slice ends here, after the window's last answer, when its tick has not come yet.
+    if (slicing && marks.length <= slices) mark(Promise.resolve(after));
+    const scrapes = await Promise.all(marks.map((m) => m.scrape));
     const loopDelayMs = (samples: readonly Sample[], name: 'p99' | 'max') => metricSum(samples, `nodejs_eventloop_lag_${name}_seconds`) * 1000;
-    const sinceStart = scrapes.slice(1);
+    const sinceStart = [...scrapes.slice(1), after];
     // Timed and checked here, after the window; settling answers are checked like the others (a wrong one
     // counts against the rate) but not timed.
     const tallies = { presences: fresh(), contacts: fresh() };
-    const sliced = slicing ? Array.from({ length: Math.floor(windowMs / SLICE_MS) }, () => ({ latencies: [] as number[], lagMax: 0 })) : undefined;
+    const sliced = slicing ? Array.from({ length: slices }, () => ({ latencies: [] as number[], lagMax: 0 })) : undefined;
     const failed = new Map(sent.failures);
     const answers = readFileSync(sent.answersFile);
     await rm(sent.answersFile, { force: true });
@@ -813,17 +813,18 @@ try {
         ? {
             slices: sliced.map((slice, k) => {
               const sl = summary(slice.latencies);
-              const [from, to] = [sliceTicks[k], sliceTicks[k + 1]];
-              const machine = (key: 'busy' | 'steal') => (from && to ? round(machineShare(from, to, key), 1) : undefined);
-              // The last slice ends with the scrape after the window when its tick has not come yet.
-              const [s0, s1] = [scrapes[k]!, scrapes[Math.min(k + 1, scrapes.length - 1)]!];
+              // (A run stopped early has fewer marks than slices: its empty slices end at its last mark.)
+              const [k0, k1] = [Math.min(k, marks.length - 1), Math.min(k + 1, marks.length - 1)];
+              const [from, to] = [marks[k0]!.ticks, marks[k1]!.ticks];
+              const machine = (key: 'busy' | 'steal') => round(machineShare(from, to, key), 1);
+              const [s0, s1] = [scrapes[k0]!, scrapes[k1]!];
               return {
                 fromS: (k * SLICE_MS) / 1000,
                 requests: sl.n,
                 p99Ms: round(sl.p99, 1),
                 maxMs: round(sl.max, 1),
                 dispatchLagMaxMs: round(slice.lagMax, 1),
-                ...(from && to ? { machineBusyPercent: machine('busy'), machineStealPercent: machine('steal') } : {}),
+                ...(to.length > 0 ? { machineBusyPercent: machine('busy'), machineStealPercent: machine('steal') } : {}),
                 server: {
                   handlingP99Ms: handlingBetween(s0.samples, s1.samples).p99,
                   loopDelayMaxMs: round(loopDelayMs(s1.samples, 'max'), 1),

@@ -14,7 +14,7 @@ import net from 'node:net';
 import { parseArgs } from 'node:util';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createMetrics, PER_HANDLE_DEFAULT_METRICS } from '../server/metrics.js';
-import { commandLine, environment, round } from './stats.js';
+import { commandLine, environment, round, summary } from './stats.js';
 
 const { values } = parseArgs({ options: { sockets: { type: 'string', default: '0,1000,4000,8000' }, renders: { type: 'string', default: '15' } } });
 const counts = values.sockets.split(',').map(Number);
@@ -42,7 +42,6 @@ async function openUpTo(n: number): Promise<void> {
   }
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 const results = [];
 try {
   for (const n of counts) {
@@ -58,18 +57,14 @@ try {
       }
     }
     const row: Record<string, unknown> = { sockets: n, descriptors: 2 * n };
-    for (const [name, ms] of times) {
-      ms.sort((a, b) => a - b);
-      row[name] = { medianMs: round(percentile(ms, 50), 2), maxMs: round(ms.at(-1)!, 2) };
-    }
+    const rendered = [...times].map(([name, ms]) => [name, summary(ms)] as const);
+    for (const [name, s] of rendered) row[name] = { medianMs: round(s.p50, 2), maxMs: round(s.max, 2) };
     results.push(row);
-    process.stderr.write(
-      [...times].map(([name, ms]) => `${name} median ${round(percentile(ms, 50), 2)} ms`).join(', ') + '\n',
-    );
+    process.stderr.write(rendered.map(([name, s]) => `${name} median ${round(s.p50, 2)} ms`).join(', ') + '\n');
   }
   // Where the defaults' time goes at the highest count: each family rendered alone.
   const families = [];
-  for (const { name } of await defaults.getMetricsAsJSON()) {
+  for (const { name } of defaults.getMetricsAsArray()) {
     const metric = defaults.getSingleMetric(name)!;
     const t0 = performance.now();
     for (let i = 0; i < 5; i++) await metric.get();
