@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import net from 'node:net';
+import { describe, expect, it, vi } from 'vitest';
 import { allPartitions, deviceKey, dueKey, outboxKey, partitionOf, stateKey, userChannel, userOfChannel } from '../../hot/redis/keys.js';
 import { decodeRecord, decodeState, encodeState } from '../../hot/redis/codec.js';
 import { commitKeysArgs, IDLE_STATE_TTL_MS, loadKeysArgs, recordsKeys, refreshKeysArgs } from '../../hot/redis/scripts.js';
@@ -153,6 +154,52 @@ describe('presence_refresh.lua', () => {
       expect(await store.refresh([{ userId: 'u1', deviceId: 'd1', platform: 'WEB' }, { userId: 'u1', deviceId: 'd9', platform: 'WEB' }], t0 + 30_000, t0 + 100_000)).toEqual([true, false]);
     } finally {
       redis.disconnect();
+      await dispose();
+    }
+  });
+});
+
+describe('RedisHotStore reads and refreshes over many partitions', () => {
+  /** Runs `call`, counting the socket writes (write or writev syscalls) this process makes to Redis meanwhile. */
+  async function writesDuring<T>(call: () => Promise<T>): Promise<{ value: T; writes: number }> {
+    const port = Number(new URL(TEST_REDIS_URL).port || 6379);
+    const proto = net.Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown };
+    const spy = vi.spyOn(proto, '_writeGeneric');
+    try {
+      const value = await call();
+      return { value, writes: spy.mock.contexts.filter((socket) => (socket as net.Socket).remotePort === port).length };
+    } finally {
+      spy.mockRestore();
+    }
+  }
+
+  it('should send one call per partition, all in one socket write, and answer each user', async () => {
+    const { store, dispose } = await redisHotStore({ partitions: 16 });
+    try {
+      const t0 = Date.now();
+      const ids = Array.from({ length: 200 }, (_, i) => `u${i}`);
+      expect(new Set(ids.map((id) => store.partitionOf(id))).size).toBe(16);
+      const online = ids.filter((_, i) => i % 3 === 0);
+      for (const id of online) {
+        const a = apply(initialState(id), { type: 'heartbeat', deviceId: `d-${id}`, platform: 'WEB', now: t0 }, timing);
+        await store.commit({ now: t0, next: a.state, before: {}, expectedRev: 0, transition: a.transition, idleAt: nextIdle(a.state, t0, timing) });
+      }
+      // Once so the connection has loaded the scripts (a first call per script is an EVAL), then counted.
+      await store.records(ids);
+      const trips = store.roundTrips;
+      const records = await writesDuring(() => store.records(ids));
+      expect(records.writes).toBe(1);
+      expect([...records.value.keys()].sort()).toEqual([...online].sort());
+      expect(records.value.get('u0')?.published).toEqual({ status: 'ONLINE', platforms: ['WEB'], lastSeen: null });
+      const loaded = await writesDuring(() => store.load(ids));
+      expect(loaded.writes).toBe(1);
+      expect([...loaded.value.keys()].sort()).toEqual([...online].sort());
+      const devices = ids.map((id) => ({ userId: id, deviceId: `d-${id}`, platform: 'WEB' as const }));
+      const refreshed = await writesDuring(() => store.refresh(devices, t0 + 1_000, t0 + 71_000));
+      expect(refreshed.writes).toBe(1);
+      expect(refreshed.value).toEqual(ids.map((_, i) => i % 3 === 0));
+      expect(store.roundTrips - trips).toBe(3);
+    } finally {
       await dispose();
     }
   });
