@@ -26,6 +26,15 @@
  * changed ones are read again. (Reading a viewer's 500 relations again every half TTL was a quarter of
  * the machine's work in bench:batch-read at 150 req/s, Neo4j's and this process's decoding together.)
  *
+ * Asked once for many viewers: a user held by many viewers (a popular contact) would be asked about by
+ * each of their renewals. So the cache remembers, per user, the revision the latest check or read found
+ * and when that check began; a renewal within `confirmedForMs` of it, about an entry at that revision,
+ * with no change heard since, does not ask again. What it extends then lives as from that earlier check
+ * (the renewal's one life begins at the oldest confirmation it relied on), so nothing is held longer than
+ * its TTL from the last time the graph vouched for it. (In bench:batch-read each user is held by ~5
+ * viewers: every renewal named all 500 of a viewer's users, and packing those lists was 4 % of the
+ * server's CPU.)
+ *
  * Unregistered users are never cached (they may register any moment). Bounded by `maxEntries`: past it
  * the cache starts over and stops listening to everyone it held.
  */
@@ -40,7 +49,21 @@ export interface CachedContactGraphOptions {
   readonly ttlMs?: number;
   /** Past this share of its life, an entry used is renewed in the background. Default 0.5; 1: never ahead. */
   readonly renewAfter?: number;
+  /** A user the graph vouched for this recently is not asked about again by a renewal. Default 5 000 ms; 0: always asked. */
+  readonly confirmedForMs?: number;
   readonly clock?: () => number;
+  /** In [0, 1): where in the last quarter of the TTL each read's life ends (tests pin it). Default Math.random. */
+  readonly random?: () => number;
+}
+
+/**
+ * The latest revision the graph vouched for, for one user, and when the check or read that did began.
+ * Updated in place: one per user for as long as the cache holds them, not one per check (a renewal
+ * vouches for up to 500 users, and objects replaced in a long-lived map are old-space garbage).
+ */
+interface Confirmed {
+  revision: Revision;
+  at: number;
 }
 
 /**
@@ -68,7 +91,9 @@ export class CachedContactGraph implements ContactGraph {
   readonly #ttlMs: number;
   readonly #renewAfter: number;
   readonly #maxEntries: number;
+  readonly #confirmedForMs: number;
   readonly #clock: () => number;
+  readonly #random: () => number;
   /**
    * viewer → target → the target's relation to that viewer: a hit is one table of the viewer's own,
    * however many targets (by target first, a 500-target hit was 500 lookups across a map per target).
@@ -89,6 +114,8 @@ export class CachedContactGraph implements ContactGraph {
   readonly #changedAt = new Map<UserId, number>();
   /** When the cache last started over (a generation). */
   #resetAt = 0;
+  /** Per listened user, the latest revision a check or read found; dropped with their entries when they change. */
+  readonly #confirmed = new Map<UserId, Confirmed>();
   /** Renewals in flight: a viewer's relations, or `${user}|${page key}`. */
   readonly #renewals = new Renewals<string>();
   readonly stats: CacheStats = { hits: 0, misses: 0, renewals: 0 };
@@ -99,13 +126,20 @@ export class CachedContactGraph implements ContactGraph {
     this.#ttlMs = options.ttlMs ?? 60_000;
     this.#renewAfter = Math.min(Math.max(options.renewAfter ?? 0.5, 0), 1);
     this.#maxEntries = options.maxEntries ?? 500_000;
+    this.#confirmedForMs = Math.max(options.confirmedForMs ?? 5_000, 0);
     this.#clock = options.clock ?? Date.now;
+    this.#random = options.random ?? Math.random;
     feed.onChange((userId) => (userId === null ? this.#startOver(false) : this.#forget(userId)));
   }
 
   /** Entries held now. */
   get size(): number {
     return this.#entries;
+  }
+
+  /** Background renewals under way or waiting (tests, metrics). */
+  get renewing(): number {
+    return this.#renewals.pending;
   }
 
   async audience(viewerId: UserId, targetIds: readonly UserId[]): Promise<Audience> {
@@ -147,8 +181,8 @@ export class CachedContactGraph implements ContactGraph {
       this.stats.hits++;
       if (now >= held.renewFrom) {
         this.#renew(`${userId}|${key}`, async () => {
-          const life = this.#life();
-          if ((await this.#extend([[userId, held]], life)).size > 0) await this.#readPage(userId, first, after, key, life);
+          const { stale, life } = await this.#extend([[userId, held]]);
+          if (stale.size > 0) await this.#readPage(userId, first, after, key, life);
         });
       }
       return held.value;
@@ -163,12 +197,16 @@ export class CachedContactGraph implements ContactGraph {
    * one a renewal gave what it extended, so a change read again does not split the viewer's entries.
    */
   async #readAudience(viewerId: UserId, targetIds: readonly UserId[], life?: HeldLife): Promise<Audience> {
-    const { value: read, keep } = await this.#read([viewerId, ...targetIds], () => this.#inner.audience(viewerId, targetIds));
-    life ??= this.#life();
-    if (read.viewerPrivacy !== undefined && keep(viewerId)) this.#put(this.#privacy, viewerId, read.viewerPrivacy, read.revisions.get(viewerId), life);
+    const { value: read, keep, at } = await this.#read([viewerId, ...targetIds], () => this.#inner.audience(viewerId, targetIds));
+    life ??= this.#life(at);
+    if (read.viewerPrivacy !== undefined && keep(viewerId)) {
+      this.#put(this.#privacy, viewerId, read.viewerPrivacy, read.revisions.get(viewerId), life);
+      this.#confirm(viewerId, read.revisions.get(viewerId), at);
+    }
     let byTarget = this.#relations.get(viewerId);
     for (const [id, relation] of read.relations) {
       if (!keep(id)) continue;
+      this.#confirm(id, read.revisions.get(id), at);
       if (!byTarget) this.#relations.set(viewerId, (byTarget = new Map()));
       this.#put(byTarget, id, relation, read.revisions.get(id), life);
       let viewers = this.#viewersOf.get(id);
@@ -180,11 +218,12 @@ export class CachedContactGraph implements ContactGraph {
   }
 
   async #readPage(userId: UserId, first: number, after: UserId | null, key: string, life?: HeldLife): Promise<ContactPage> {
-    const { value: page, keep } = await this.#read([userId], () => this.#inner.contacts(userId, first, after));
+    const { value: page, keep, at } = await this.#read([userId], () => this.#inner.contacts(userId, first, after));
     if (keep(userId)) {
       let byKey = this.#pages.get(userId);
       if (!byKey) this.#pages.set(userId, (byKey = new Map()));
-      this.#put(byKey, key, page, page.revision, life ?? this.#life());
+      this.#put(byKey, key, page, page.revision, life ?? this.#life(at));
+      this.#confirm(userId, page.revision, at);
       this.#bound();
     }
     return page;
@@ -193,7 +232,6 @@ export class CachedContactGraph implements ContactGraph {
   /** Renews the viewer's mode and their relations to `targetIds`: extended where unchanged, read again where not. */
   #renewAudience(viewerId: UserId, targetIds: readonly UserId[]): void {
     this.#renew(viewerId, async () => {
-      const life = this.#life();
       const held: [UserId, Held<unknown>][] = [];
       const privacy = this.#privacy.get(viewerId);
       if (privacy) held.push([viewerId, privacy]);
@@ -205,7 +243,7 @@ export class CachedContactGraph implements ContactGraph {
         held.push([id, relation]);
         relations.add(id);
       }
-      const stale = await this.#extend(held, life);
+      const { stale, life } = await this.#extend(held);
       // Changed, or dropped since the use that asked for the renewal: read as before.
       const again = targetIds.filter((id) => stale.has(id) || !relations.has(id));
       if (again.length > 0 || !privacy || stale.has(viewerId)) await this.#readAudience(viewerId, again, life);
@@ -213,12 +251,14 @@ export class CachedContactGraph implements ContactGraph {
   }
 
   /**
-   * Asks the graph which users the `held` entries depend on changed since they were read; each entry
-   * whose user did not, and about whom no change was heard meanwhile (nor a start-over), is given `life`,
-   * drawn as the check began — it is as current as a read made then. The users whose entries must be read
-   * again.
+   * Asks the graph which users the `held` entries depend on changed since they were read — all but those
+   * it vouched for, at the entry's revision, within `confirmedForMs` — and gives each entry whose user did
+   * not, and about whom no change was heard meanwhile (nor a start-over), one `life`: drawn as of the
+   * oldest of the check and the confirmations relied on, so each is as current as a read made then.
+   * The users whose entries must be read again, and that life (for reading them).
    */
-  async #extend(held: readonly (readonly [UserId, Held<unknown>])[], life: HeldLife): Promise<Set<UserId>> {
+  async #extend(held: readonly (readonly [UserId, Held<unknown>])[]): Promise<{ stale: Set<UserId>; life: HeldLife }> {
+    const began = this.#clock();
     const known = new Map<UserId, Revision>();
     const stale = new Set<UserId>();
     for (const [id, entry] of held) {
@@ -227,17 +267,40 @@ export class CachedContactGraph implements ContactGraph {
       else known.set(id, entry.revision);
     }
     for (const id of stale) known.delete(id);
-    if (known.size === 0) return stale;
-    const { value: changed, keep } = await this.#read([...known.keys()], () => this.#inner.changed(known));
+    let from = began;
+    const ask = new Map<UserId, Revision>();
+    for (const [id, revision] of known) {
+      const confirmed = this.#confirmed.get(id);
+      if (confirmed?.revision === revision && began - confirmed.at < this.#confirmedForMs) from = Math.min(from, confirmed.at);
+      else ask.set(id, revision);
+    }
+    const life = this.#life(from);
+    if (known.size === 0) return { stale, life };
+    const { value: changed, keep } = ask.size > 0 ? await this.#read([...ask.keys()], () => this.#inner.changed(ask)) : NOTHING_CHANGED;
     for (const [id, entry] of held) {
       if (stale.has(id)) continue;
-      if (changed.has(id) || !keep(id)) stale.add(id);
+      // Asked: unchanged, and nothing heard since the check began. Not asked: still vouched for (a change
+      // heard since, or a start-over, dropped the confirmation with everything else about the user).
+      const current = ask.has(id) ? !changed.has(id) && keep(id) : this.#confirmed.get(id)?.revision === entry.revision;
+      if (!current) stale.add(id);
       else {
         entry.until = life.until;
         entry.renewFrom = life.renewFrom;
+        if (ask.has(id)) this.#confirm(id, entry.revision, began);
       }
     }
-    return stale;
+    return { stale, life };
+  }
+
+  /** Notes that the graph vouched for `userId` at `revision` as of `at` (a kept read or check). */
+  #confirm(userId: UserId, revision: Revision | undefined, at: number): void {
+    if (revision === undefined) return;
+    const confirmed = this.#confirmed.get(userId);
+    if (!confirmed) this.#confirmed.set(userId, { revision, at });
+    else if (confirmed.at <= at) {
+      confirmed.revision = revision;
+      confirmed.at = at;
+    }
   }
 
   /** One background read per key at a time (presence/held.ts). */
@@ -308,7 +371,7 @@ export class CachedContactGraph implements ContactGraph {
    * Listens to `subjects`, then reads. `keep(id)` says whether what was read about `id` may be kept: the
    * feed promised to tell of any change, and none was heard since the read began.
    */
-  async #read<T>(subjects: readonly UserId[], read: () => Promise<T>): Promise<{ value: T; keep: (id: UserId) => boolean }> {
+  async #read<T>(subjects: readonly UserId[], read: () => Promise<T>): Promise<{ value: T; keep: (id: UserId) => boolean; at: number }> {
     let listening = true;
     try {
       await this.#feed.listen(subjects);
@@ -318,17 +381,18 @@ export class CachedContactGraph implements ContactGraph {
       listening = false;
     }
     const since = this.#generation;
+    const at = this.#clock();
     const value = await read();
-    return { value, keep: (id) => listening && this.#resetAt <= since && (this.#changedAt.get(id) ?? 0) <= since };
+    return { value, at, keep: (id) => listening && this.#resetAt <= since && (this.#changedAt.get(id) ?? 0) <= since };
   }
 
   #fresh<T>(held: Held<T> | undefined, now: number): Held<T> | undefined {
     return held && now < held.until ? held : undefined;
   }
 
-  /** The life of a read made now. */
-  #life(): HeldLife {
-    return heldLife(this.#clock(), this.#ttlMs, this.#renewAfter, Math.random());
+  /** The life of a read made at `at`. */
+  #life(at: number): HeldLife {
+    return heldLife(at, this.#ttlMs, this.#renewAfter, this.#random());
   }
 
   #put<K, T>(map: Map<K, Held<T>>, key: K, value: T, revision: Revision | undefined, life: HeldLife): void {
@@ -339,6 +403,7 @@ export class CachedContactGraph implements ContactGraph {
   #forget(userId: UserId): void {
     // Only listened users can have entries, or reads in flight that may keep some.
     if (this.#listened.has(userId)) this.#changedAt.set(userId, ++this.#generation);
+    this.#confirmed.delete(userId);
     // Their relations to every viewer holding one; what they hold as a viewer depends on others, and stays.
     for (const viewerId of this.#viewersOf.get(userId) ?? []) {
       const byTarget = this.#relations.get(viewerId);
@@ -364,6 +429,7 @@ export class CachedContactGraph implements ContactGraph {
     this.#privacy.clear();
     this.#pages.clear();
     this.#changedAt.clear();
+    this.#confirmed.clear();
     this.#entries = 0;
     if (!unlisten) return;
     const listened = [...this.#listened];
@@ -371,6 +437,9 @@ export class CachedContactGraph implements ContactGraph {
     if (listened.length > 0) this.#feed.unlisten(listened).catch(() => undefined);
   }
 }
+
+/** What a check that was not needed would have said: nothing changed, everything may be kept. */
+const NOTHING_CHANGED = { value: new Set<UserId>(), keep: () => true } as const;
 
 /**
  * An audience answered (at least partly) from memory, whose revisions are gathered only when asked for:

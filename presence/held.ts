@@ -50,6 +50,11 @@ export class Renewals<K> {
     return this.#line.length;
   }
 
+  /** Renewals under way or waiting. */
+  get pending(): number {
+    return this.#running + this.#line.length;
+  }
+
   /**
    * Starts, or puts in line, `read` for those of `keys` not already renewing (nothing when none is left).
    * A failed read changes nothing: what it would have renewed expires as it would have. Whether it

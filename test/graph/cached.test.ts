@@ -16,11 +16,11 @@ import { until } from '../support/clients.js';
 contactGraphContract('cached (over embedded)', async () => ({ graph: new CachedContactGraph(new EmbeddedContactGraph(), new EmbeddedVisibilityFeed()), dispose: async () => {} }));
 
 /** A graph with alice (EVERYONE), bob (CONTACTS, lists viewer), carol (NOBODY), the viewer (CONTACTS). */
-async function setup(options: { ttlMs?: number; renewAfter?: number; maxEntries?: number; feed?: VisibilityFeed } = {}) {
+async function setup(options: { ttlMs?: number; renewAfter?: number; maxEntries?: number; confirmedForMs?: number; random?: () => number; feed?: VisibilityFeed } = {}) {
   const inner = new EmbeddedContactGraph();
   const feed = options.feed ?? new EmbeddedVisibilityFeed();
   const clock = { now: 1_000_000 };
-  const graph = new CachedContactGraph(inner, feed, { ttlMs: options.ttlMs, renewAfter: options.renewAfter, maxEntries: options.maxEntries, clock: () => clock.now });
+  const graph = new CachedContactGraph(inner, feed, { ttlMs: options.ttlMs, renewAfter: options.renewAfter, maxEntries: options.maxEntries, confirmedForMs: options.confirmedForMs, random: options.random, clock: () => clock.now });
   for (const id of ['viewer', 'alice', 'bob', 'carol']) await inner.ensureUser(id);
   await inner.setPrivacy('alice', 'EVERYONE');
   await inner.addContact('bob', 'viewer');
@@ -240,11 +240,12 @@ describe('CachedContactGraph', () => {
     expect(graph.stats.renewals).toBe(2);
     expect(inner.queries).toBe(1);
     release();
-    // The page's owner did not change: one check, and the page lives on without being read again.
-    await until(() => checked.length === 2, 'the page\'s renewal');
-    expect(checked[1]).toEqual(['bob']);
-    await settle();
-    expect(inner.queries).toBe(3);
+    // The page's owner, bob, was vouched for by the relations' check a moment ago (within confirmedForMs):
+    // the page lives on, neither checked again nor read.
+    await until(() => inner.queries === 2, 'the renewal\'s read of alice');
+    await until(() => graph.renewing === 0, 'the page\'s renewal');
+    expect(checked).toEqual([['viewer', 'alice', 'bob']]);
+    expect(inner.queries).toBe(2);
     // Renewed: the new relation is served, and the unchanged ones live a whole TTL from the renewal (70 s
     // after the first read, past any first life of at most 60 s) — answered from memory, no miss.
     inner.audience = read;
@@ -351,6 +352,62 @@ describe('CachedContactGraph', () => {
     await until(() => started.length === 21 && inFlight === 0, 'every renewal read');
     expect(most).toBe(2);
     expect(started.filter((id) => id !== 'late')).toEqual(viewers);
+  });
+
+  it('should ask the graph once about a user many viewers hold, when their renewals come within confirmedForMs', async () => {
+    const checkedBy = async (confirmedForMs: number | undefined) => {
+      const { inner, graph, clock } = await setup({ ttlMs: 60_000, confirmedForMs });
+      const viewers = Array.from({ length: 20 }, (_, i) => `v${i}`);
+      for (const id of viewers) await inner.ensureUser(id);
+      for (const viewer of viewers) await graph.audience(viewer, ['alice', 'bob']);
+      clock.now += 45_000;
+      const checked: string[][] = [];
+      const check = inner.changed.bind(inner);
+      inner.changed = async (known) => (checked.push([...known.keys()]), check(known));
+      for (const viewer of viewers) await graph.audience(viewer, ['alice', 'bob']);
+      await until(() => graph.renewing === 0, 'every renewal');
+      inner.changed = check;
+      // Every viewer renewed, and lives on: nothing changed, nothing read again.
+      expect(graph.stats.renewals).toBe(20);
+      inner.queries = 0;
+      clock.now += 20_000;
+      for (const viewer of viewers) await graph.audience(viewer, ['alice', 'bob']);
+      expect(inner.queries).toBe(0);
+      return checked;
+    };
+    // The first renewal asks about its viewer, alice and bob; the others only about their own viewer.
+    expect(await checkedBy(undefined)).toEqual([['v0', 'alice', 'bob'], ...Array.from({ length: 19 }, (_, i) => [`v${i + 1}`])]);
+    // confirmedForMs 0: each renewal asks about all three.
+    expect((await checkedBy(0)).flat()).toHaveLength(60);
+  });
+
+  it('should give what it extends on another renewal\'s word the life of that word, not a fresh one', async () => {
+    // Lives not shortened at random: a read at t lives exactly until t + 60 s, renewed from t + 30 s.
+    const { inner, graph, clock } = await setup({ ttlMs: 60_000, random: () => 0 });
+    const t0 = clock.now;
+    await graph.audience('viewer', ['alice']);
+    await inner.ensureUser('other');
+    await graph.audience('other', ['alice']);
+    const checked: string[][] = [];
+    const check = inner.changed.bind(inner);
+    inner.changed = async (known) => (checked.push([...known.keys()]), check(known));
+    // At 30 s the viewer's renewal asks about alice; at 34 s the other's relies on that answer.
+    clock.now = t0 + 30_000;
+    await graph.audience('viewer', ['alice']);
+    await until(() => graph.renewing === 0, 'the viewer\'s renewal');
+    clock.now = t0 + 34_000;
+    await graph.audience('other', ['alice']);
+    await until(() => graph.renewing === 0, 'the other\'s renewal');
+    expect(checked).toEqual([['viewer', 'alice'], ['other']]);
+    // Past confirmedForMs (5 s) the word no longer counts: asked again.
+    clock.now = t0 + 36_000;
+    await graph.audience('viewer', ['alice']);
+    expect(graph.renewing).toBe(0);
+    // The other's entries live until 90 s (vouched for at 30 s), not 94 s (its renewal at 34 s).
+    clock.now = t0 + 90_001;
+    const misses = graph.stats.misses;
+    await graph.audience('other', ['alice']);
+    expect(graph.stats.misses).toBe(misses + 1);
   });
 
   it('should spread the expiries of reads made together, by different viewers, over the last quarter of the TTL', async () => {
