@@ -58,8 +58,15 @@ export function decodeState(userId: UserId, user: string, t: string, scores: rea
   return { userId, devices, manual: record.manual, published: record.published, version: record.version, rev: Number(lines[0]), lastSeen: record.lastSeen };
 }
 
-/** What readers need from the `user` field alone. */
-export function decodeRecord(userId: UserId, user: string): PresenceRecord {
-  const { published, version } = JSON.parse(user) as UserRecord;
-  return { userId, published, version };
+/**
+ * What readers need (from the `user` field alone) of each of `userIds`, into `out`: presence_records.lua's
+ * answer, a JSON array of their `user` fields in order, null for a user without one.
+ */
+export function decodeRecords(userIds: readonly UserId[], json: string, out: Map<UserId, PresenceRecord>): void {
+  const users = JSON.parse(json) as (UserRecord | null)[];
+  if (users.length !== userIds.length) throw new Error(`presence_records: ${users.length} records for ${userIds.length} users`);
+  for (let i = 0; i < users.length; i++) {
+    const user = users[i];
+    if (user) out.set(userIds[i]!, { userId: userIds[i]!, published: user.published, version: user.version });
+  }
 }

@@ -19,7 +19,7 @@ export interface PresenceCommands {
   /** Variable keys: the first argument is their count. */
   presenceLoad(...numKeysKeysAndArgs: (string | number)[]): Promise<string[][]>;
   /** Variable keys: the first argument is their count. */
-  presenceRecords(...numKeysAndKeys: (string | number)[]): Promise<string[]>;
+  presenceRecords(...numKeysAndKeys: (string | number)[]): Promise<string>;
 }
 
 export type ScriptedRedis = Redis & PresenceCommands;

@@ -6,7 +6,7 @@
 import { Redis, ReplyError } from 'ioredis';
 import { StoreUnavailableError, type DeviceId, type PresenceRecord, type UserId, type UserState } from '../../presence/index.js';
 import type { DeviceRefresh, HotStore, HotWrite } from '../port.js';
-import { decodeRecord, decodeState } from './codec.js';
+import { decodeRecords, decodeState } from './codec.js';
 import { RedisFeed, RedisVisibilityFeed } from './feed.js';
 import { allPartitions, deviceKey, partitionOf, userChannel, visibilityChannel, type KeySpace } from './keys.js';
 import { RedisOutbox, throwFirst } from './outbox.js';
@@ -117,10 +117,7 @@ export class RedisHotStore implements HotStore {
     // server's CPU in ioredis' per-command work (objects, timers) alone. An id named twice is read twice.
     const calls = this.#together(() =>
       [...this.#byPartition(userIds, (id) => id)].map(async ([p, ids]) => {
-        const found = await this.#redis.presenceRecords(...recordsKeys(this.#space, p, ids));
-        found.forEach((user, i) => {
-          if (user !== '') out.set(ids[i]!, decodeRecord(ids[i]!, user));
-        });
+        decodeRecords(ids, await this.#redis.presenceRecords(...recordsKeys(this.#space, p, ids)), out);
       }),
     );
     await this.#guard(() => Promise.all(calls));

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { describe, expect, it, vi } from 'vitest';
 import { allPartitions, deviceKey, dueKey, outboxKey, partitionOf, stateKey, userChannel, userOfChannel } from '../../hot/redis/keys.js';
-import { decodeRecord, decodeState, encodeState } from '../../hot/redis/codec.js';
+import { decodeRecords, decodeState, encodeState } from '../../hot/redis/codec.js';
 import { commitKeysArgs, IDLE_STATE_TTL_MS, loadKeysArgs, recordsKeys, refreshKeysArgs } from '../../hot/redis/scripts.js';
 import { apply, initialState, makeTiming, nextIdle, StoreUnavailableError } from '../../presence/index.js';
 import { hotStoreContract } from '../contract/hotStore.contract.js';
@@ -113,7 +113,11 @@ describe('state codec', () => {
     expect(encoded.t.split('\n')).toEqual([String(state.rev), 'phone.1_x-y:z@w MOBILE IDLE 1000 1000 71000', 'web WEB ACTIVE 2000 2000 72000']);
     expect(decodeState('a:b@c', encoded.user, encoded.t)).toEqual(state);
     expect(decodeState('a:b@c', encoded.user, encoded.t, ['71000', ''], 70_000)).toEqual(state);
-    expect(decodeRecord('a:b@c', encoded.user)).toEqual({ userId: 'a:b@c', published: state.published, version: state.version });
+    const records = new Map();
+    decodeRecords(['a:b@c', 'nobody'], `[${encoded.user},null]`, records);
+    expect(records).toEqual(new Map([['a:b@c', { userId: 'a:b@c', published: state.published, version: state.version }]]));
+    // An answer that does not match the ids asked is refused, not matched up wrongly.
+    expect(() => decodeRecords(['a:b@c'], `[${encoded.user},null]`, new Map())).toThrow(/2 records for 1 users/);
   });
 
   it('should take a later alive score as a refresh made a TTL before it', () => {
