@@ -11,7 +11,8 @@
  * context reaches, alive through every scavenge until a mark-compact, so all of it gets promoted.
  * Variants: the control; the control plus one such closure per call; ioredis MGET as published (6.0.0
  * writes such a closure in every Command; bench/preload/ioredis-as-published.cjs puts that code back); MGET with patches/ioredis+6.0.0.patch (the closures bound to a local first, as installed);
- * the same with auto-pipelining. Per variant: calls made, bytes allocated and promoted to the old
+ * the same with auto-pipelining (a Pipeline per tick: its per-instance `length` accessor, an accessor pair
+ * V8 keeps in the old generation, held the pipeline until the patch moved it to the prototype). Per variant: calls made, bytes allocated and promoted to the old
  * generation per call (what outlived two scavenges), the promoted share of allocation, scavenge pauses
  * (mean, worst). Loopback only; bounded by --seconds per variant; the keys read do not exist.
  */

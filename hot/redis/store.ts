@@ -70,13 +70,10 @@ export class RedisHotStore implements HotStore {
       // Reconnect forever, backing off to 2 s with jitter so a fleet does not reconnect in lockstep.
       retryStrategy: (times: number) => Math.min(2_000, 50 * 2 ** Math.min(times, 6)) * (0.5 + Math.random() / 2),
     } as const;
-    // No auto-pipelining. It groups the commands of a tick into one write, but each command's data then
-    // outlives V8's scavenges: in a bare process reading 500 keys at 250/s, 0 KB promoted per call without
-    // it and 26 KB with it (`npm run bench:redis-gc`; which part of ioredis's pipeline path holds them is
-    // not pinned down). On the server at 120 presences/contacts reads/s for 17 s: 135 MB promoted and
-    // 730 ms of scavenges with it, 73 MB and 383 ms without (bench/preload/gc-summary.cjs). Heartbeat
-    // ingest is the same without it (78.7k/s of 78.8k/s offered, p99 66 against 93 ms): a gateway wheel
-    // slot is one script call per partition anyway.
+    // No auto-pipelining: the calls one read makes together leave in one write anyway (#together corks
+    // the socket while they are issued), without a Pipeline object per tick. (Auto-pipelining also used to
+    // promote every command's data to V8's old generation, 22 KB per 500-key read, until patches/ made
+    // ioredis's Pipeline stop defining a `length` accessor per instance: `npm run bench:redis-gc`.)
     const prefix = options.prefix ?? 'presence:';
     // Named, so an operator can tell them apart in CLIENT LIST (and a test can drop just its own).
     const redis = defineScripts(new Redis(options.url, { ...common, commandTimeout: timeout, enableAutoPipelining: false, connectionName: `${prefix}cmd` }));
