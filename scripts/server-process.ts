@@ -43,8 +43,15 @@ export interface SpawnOptions {
  *   468 MB, scavenge pauses 1.4 and 1.3 s against 2.0 and 1.7 s, server CPU 60 and 59 % of a core against
  *   70 and 64 %; in the steady state 0.9 MB promoted a second, from 9. In-process, four presences(500)
  *   at a time on the real stores: 0.9 KB promoted per round of four instead of 37–67.
+ * - `--no-memory-reducer`: when allocation slows (a lull between bursts of load), V8's memory reducer
+ *   runs mark-compacts that shrink the heap to its live size, so the next burst starts at a low limit and
+ *   pays a run of mark-compacts as the heap grows back. bench:batch-read with two open-loop windows
+ *   (`--mode open --rates 300,327 --rate-seconds 60 --judge-seconds 0`, `--trace-gc`): with the reducer, a
+ *   "Mark-Compact (reduce)" in the gap and two more mark-compacts in the next 2 s (43 and 21 ms pauses,
+ *   the 327 req/s window's p99 300 ms); without it, no mark-compact in 2.5 minutes of load and that
+ *   window's p99 19.4 ms. The cost: a heap that grew under load is not handed back while idle.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring', '--no-memory-reducer'];
 
 /** Our server (server/main.ts) as a child process, with SERVER_NODE_FLAGS before any of `options`. */
 export function spawnServer(env: Record<string, string>, startTimeoutMs = 30_000, options: SpawnOptions = {}): Promise<ServerProcess> {
