@@ -48,15 +48,15 @@ CALL (viewer) {
 RETURN viewer.privacy AS viewerPrivacy, CASE WHEN viewer IS NULL THEN null ELSE coalesce(viewer.rev, 0) END AS viewerRevision, targets`;
 
 /**
- * The ids among $known (a list of [id, revision] pairs) whose user's revision is another now, or who are
- * not registered: one index seek per id, no edges read, and usually nothing sent back.
+ * The ids among $ids (with $revisions, the revision each was read at) whose user's revision is another
+ * now, or who are not registered: one index seek per id, no edges read, and usually nothing sent back.
  */
 export const CHANGED = `
-UNWIND $known AS known
-OPTIONAL MATCH (u:User {ns: $ns, id: known[0]})
-WITH known, u
-WHERE u IS NULL OR coalesce(u.rev, 0) <> known[1]
-RETURN collect(known[0]) AS changed`;
+UNWIND range(0, size($ids) - 1) AS i
+OPTIONAL MATCH (u:User {ns: $ns, id: $ids[i]})
+WITH $ids[i] AS id, u
+WHERE u IS NULL OR coalesce(u.rev, 0) <> $revisions[i]
+RETURN collect(id) AS changed`;
 
 /** One page of `(user)-[:CONTACT]->(c)` by ascending id, after $after, with the owner's revision; $limit
  * is first + 1 (the last id only says whether there is a next page). No row: the owner is not registered. */
