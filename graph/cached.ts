@@ -281,12 +281,13 @@ export class CachedContactGraph implements ContactGraph {
       if (stale.has(id)) continue;
       // Asked: unchanged, and nothing heard since the check began. Not asked: still vouched for (a change
       // heard since, or a start-over, dropped the confirmation with everything else about the user).
-      const current = ask.has(id) ? !changed.has(id) && keep(id) : this.#confirmed.get(id)?.revision === entry.revision;
+      const asked = ask.has(id);
+      const current = asked ? !changed.has(id) && keep(id) : this.#confirmed.get(id)?.revision === entry.revision;
       if (!current) stale.add(id);
       else {
         entry.until = life.until;
         entry.renewFrom = life.renewFrom;
-        if (ask.has(id)) this.#confirm(id, entry.revision, began);
+        if (asked) this.#confirm(id, entry.revision, began);
       }
     }
     return { stale, life };

@@ -94,7 +94,7 @@ export class RedisHotStore implements HotStore {
     const out = new Map<UserId, UserState>();
     if (unique.length === 0) return out;
     // One script call per partition (its keys share a hash tag); issued together, all in flight at once.
-    const calls = this.#together(() =>
+    await this.#together(() =>
       [...this.#byPartition(unique, (id) => id)].map(async ([p, ids]) => {
         const found = await this.#redis.presenceLoad(...loadKeysArgs(this.#space, p, ids));
         found.forEach((fields, i) => {
@@ -103,7 +103,6 @@ export class RedisHotStore implements HotStore {
         });
       }),
     );
-    await this.#guard(() => Promise.all(calls));
     return out;
   }
 
@@ -112,12 +111,11 @@ export class RedisHotStore implements HotStore {
     if (userIds.length === 0) return out;
     // One script call per partition rather than a command per user: a 500-id read was ~17 % of a busy
     // server's CPU in ioredis' per-command work (objects, timers) alone. An id named twice is read twice.
-    const calls = this.#together(() =>
+    await this.#together(() =>
       [...this.#byPartition(userIds, (id) => id)].map(async ([p, ids]) => {
         decodeRecords(ids, await this.#redis.presenceRecords(...recordsKeys(this.#space, p, ids)), out);
       }),
     );
-    await this.#guard(() => Promise.all(calls));
     return out;
   }
 
@@ -129,7 +127,7 @@ export class RedisHotStore implements HotStore {
   async refresh(devices: readonly DeviceRefresh[], now: number, expiresAt: number): Promise<boolean[]> {
     const out = new Array<boolean>(devices.length).fill(true);
     // One script call per partition and chunk (indexes into `devices`); issued together, all in flight at once.
-    const calls = this.#together(() =>
+    await this.#together(() =>
       [...this.#byPartition(devices.keys(), (i) => devices[i]!.userId)].flatMap(([p, indexes]) =>
         chunks(indexes, REFRESH_CHUNK).map(async (chunk) => {
           const args = refreshKeysArgs(this.#space, p, chunk.map((i) => devices[i]!), now, expiresAt, this.#ttlMs);
@@ -138,7 +136,6 @@ export class RedisHotStore implements HotStore {
         }),
       ),
     );
-    await this.#guard(() => Promise.all(calls));
     return out;
   }
 
@@ -193,21 +190,22 @@ export class RedisHotStore implements HotStore {
   }
 
   /**
-   * Runs `issue`, which sends commands without waiting for any (one script call per partition), with the
-   * command connection's socket corked, so they leave in one write rather than one each: a 500-id read is
-   * 16 calls, and their 16 writes were 6 % of a busy server's CPU in bench:batch-read (each a syscall that
-   * also runs Redis's side of loopback), besides 16 reads for Redis. Replies are untouched: each call
-   * still settles on its own.
+   * The calls `issue` makes without waiting for any (one script call per partition), as one round trip:
+   * issued with the command connection's socket corked, so they leave in one write rather than one each
+   * (a 500-id read is 16 calls, and their 16 writes were 6 % of a busy server's CPU in bench:batch-read,
+   * each a syscall that also runs Redis's side of loopback, besides 16 reads for Redis), then waited for
+   * together. Replies are untouched: each call still settles on its own.
    */
-  #together<T>(issue: () => T): T {
+  async #together(issue: () => Promise<void>[]): Promise<void> {
     const socket = this.#redis.status === 'ready' ? this.#redis.stream : undefined;
-    if (!socket) return issue();
-    socket.cork();
+    socket?.cork();
+    let calls: Promise<void>[];
     try {
-      return issue();
+      calls = issue();
     } finally {
-      socket.uncork();
+      socket?.uncork();
     }
+    await this.#guard(() => Promise.all(calls));
   }
 
   /** `items` grouped by the partition of the user each belongs to. */
