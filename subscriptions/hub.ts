@@ -4,10 +4,11 @@
  * a change after a quiet spell goes out at once, changes within `coalesceMs` of the last batch go out
  * together at the end of that window.
  *
- * A change walks one line: feed → interest index → each watching subscription marks the user dirty →
- * the hub's scheduler flushes every subscription due in the same turn of the event loop (one pass, no
- * timer or promise per subscription while nothing is due) → views from the relay (held records and
- * relations, shared view objects) → the subscription's sink. Two sinks: frames written straight to a
+ * A change walks one line: feed → interest index → each watching subscription marks the user dirty and
+ * joins the hub's ready queue → the hub drains the queue in turn, oldest first, a few ms at a time, and
+ * reads the feed again in between (one drain for the process, no timer or promise per subscription; one
+ * waiting for the end of its window sits on a timer shared with those due on the same 2 ms tick) → views
+ * from the relay (held records and relations, shared view objects) → the subscription's sink. Two sinks: frames written straight to a
  * graphql-ws socket, serialized once per view and selection (frames.ts); or batches handed to
  * graphql-js execution through an async iterator (SSE, and selections frames.ts does not compile).
  *
@@ -58,6 +59,13 @@ export interface HubOptions {
 /** Coalescing windows end on this grid (ms): subscriptions due together share one timer. */
 const TICK_MS = 2;
 
+/**
+ * How long one drain of the ready queue may write before it lets the event loop read the feed again:
+ * short enough that a change is heard (and its subscription queued) within a few ms on a busy process,
+ * long enough that the turns of the loop stay few (~100 frames per slice).
+ */
+const SLICE_MS = 4;
+
 class Subscription implements Watcher {
   readonly inViewport: ReadonlySet<UserId>;
   readonly watched: readonly UserId[];
@@ -100,9 +108,11 @@ export interface ViewportHandle {
 
 export class ViewportHub {
   readonly #options: HubOptions;
-  /** Due now: flushed together once the current turn's I/O has been handled. */
-  #now: Subscription[] = [];
-  #nowQueued = false;
+  /** Due now, in the order they became due: flushed from `#head` on, a slice at a time. */
+  #ready: Subscription[] = [];
+  #head = 0;
+  /** A drain is scheduled or running. */
+  #draining = false;
   /** Due later, by the end of their window on the TICK_MS grid. */
   readonly #later = new Map<number, Subscription[]>();
   #open = 0;
@@ -149,25 +159,19 @@ export class ViewportHub {
     });
   }
 
-  /** Queues `sub` to be flushed when its window allows. */
+  /**
+   * Queues `sub` for a flush: it joins the back of the ready queue at once, and when its turn comes, goes
+   * out if its window has passed, or else waits on a timer for the end of the window. On a busy process
+   * the queue itself is longer than a window, so a change waits its turn once — not a window, then a turn.
+   */
   schedule(sub: Subscription): void {
     if (sub.closed || !sub.live || sub.busy || sub.scheduled || sub.dirty.size === 0) return;
     sub.scheduled = true;
-    const now = performance.now();
-    const due = sub.lastSentAt + this.#options.coalesceMs;
-    if (due <= now) {
-      this.#now.push(sub);
-      if (!this.#nowQueued) {
-        this.#nowQueued = true;
-        setImmediate(() => {
-          const batch = this.#now;
-          this.#now = [];
-          this.#nowQueued = false;
-          this.#flushAll(batch);
-        });
-      }
-      return;
-    }
+    this.#enqueue(sub);
+  }
+
+  /** Holds `sub` until the end of its window (`due`), on the TICK_MS grid: then it joins the ready queue. */
+  #wait(sub: Subscription, due: number, now: number): void {
     const at = Math.ceil(due / TICK_MS) * TICK_MS;
     let group = this.#later.get(at);
     if (!group) {
@@ -176,18 +180,57 @@ export class ViewportHub {
       this.#later.set(at, created);
       setTimeout(() => {
         this.#later.delete(at);
-        this.#flushAll(created);
+        for (const member of created) this.#enqueue(member);
       }, at - now).unref();
     }
     group.push(sub);
   }
 
-  #flushAll(subs: readonly Subscription[]): void {
-    for (const sub of subs) {
+  /** `sub` is due: it joins the back of the ready queue, and a drain is on its way. */
+  #enqueue(sub: Subscription): void {
+    this.#ready.push(sub);
+    if (this.#draining) return;
+    this.#draining = true;
+    setImmediate(this.#drain);
+  }
+
+  /**
+   * Flushes ready subscriptions, oldest first, for at most SLICE_MS; then, if any are left, yields to the
+   * event loop (the feed's socket is read before the next slice) and goes on. A busy process thus keeps
+   * reading changes while it writes, and every due subscription waits its turn once, never a whole
+   * backlog of timers run in one go.
+   */
+  readonly #drain = (): void => {
+    let now = performance.now();
+    const deadline = now + SLICE_MS;
+    const ready = this.#ready;
+    const { coalesceMs } = this.#options;
+    while (this.#head < ready.length) {
+      const sub = ready[this.#head]!;
+      ready[this.#head++] = undefined as unknown as Subscription;
+      const due = sub.lastSentAt + coalesceMs;
+      if (due > now && !sub.closed) {
+        this.#wait(sub, due, now);
+        continue;
+      }
       sub.scheduled = false;
       this.#flush(sub);
+      now = performance.now();
+      if (now >= deadline) break;
     }
-  }
+    if (this.#head < ready.length) {
+      // Drop the taken prefix once it is most of the array, so the queue does not grow without bound.
+      if (this.#head > 1024 && this.#head * 2 > ready.length) {
+        this.#ready = ready.slice(this.#head);
+        this.#head = 0;
+      }
+      setImmediate(this.#drain);
+      return;
+    }
+    this.#ready = [];
+    this.#head = 0;
+    this.#draining = false;
+  };
 
   #snapshot(sub: Subscription): void {
     sub.busy = true;

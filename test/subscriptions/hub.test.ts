@@ -159,6 +159,44 @@ describe('ViewportHub', () => {
     await handle.close();
   });
 
+  it('should let the event loop in between slices of a long flush, and send every due subscription once, in turn', async () => {
+    const w = await world(0);
+    const order: number[] = [];
+    /** Deliveries made by the time a timer set at the first one fired: the drain yielded if fewer than all. */
+    let seenByTimer = -1;
+    const spin = () => {
+      const until = performance.now() + 0.1;
+      while (performance.now() < until);
+    };
+    const handles = [];
+    const COUNT = 300;
+    for (let i = 0; i < COUNT; i++) {
+      handles.push(
+        await w.hub.open('me', ['a'], {
+          path: 'frames',
+          deliver: (batch) => {
+            spin();
+            if (batch.snapshot) return;
+            if (order.length === 0) setTimeout(() => (seenByTimer = order.length), 0);
+            order.push(i);
+          },
+          fail: (error) => {
+            throw error;
+          },
+        }),
+      );
+    }
+    await until(() => w.batches.length === COUNT, 'snapshots');
+    // One change makes all 300 due at once: ~30 ms of writing, which the hub does a few ms at a time.
+    w.change('a');
+    await until(() => order.length === COUNT, 'the change, to every subscription');
+    expect(seenByTimer).toBeGreaterThan(0);
+    expect(seenByTimer).toBeLessThan(COUNT);
+    // Each once, in the order they were told (the order they came due).
+    expect(order).toEqual(Array.from({ length: COUNT }, (_, i) => i));
+    await Promise.all(handles.map((h) => h.close()));
+  });
+
   it('should hand every viewer shown the same thing the very same view object (texts are shared by it)', async () => {
     const w = await world(0);
     const [mine, yours] = [heldSink(), heldSink()];
