@@ -67,6 +67,8 @@ const { values } = parseArgs({
     viewport: { type: 'string', default: '20' },
     rate: { type: 'string', default: '500' },
     seconds: { type: 'string', default: '10' },
+    /** Seconds driven at the same rate before the measured window, on the same servers and sockets, not measured. */
+    warmup: { type: 'string', default: '3' },
     processes: { type: 'string', default: '2' },
     modes: { type: 'string', default: MODES.join(',') },
     /** Write a V8 CPU profile of each server process (viewport/eager) into this folder. */
@@ -100,6 +102,8 @@ if (values.pin) {
 }
 /** After the last transition: wait at least this long, and until no delivery arrived for this long. */
 const QUIET_MS = 1_000;
+/** Seconds of unmeasured transitions at the run's rate before its window (0: none). */
+const WARMUP_S = Math.min(Number(values.warmup), 30);
 const MAX_DRAIN_MS = 30_000;
 
 /** Deterministic pseudo-random numbers, so all modes get the same graph and the same transitions. */
@@ -197,6 +201,7 @@ console.log(
         'coreBusyPercent: how busy each CPU was from the first transition to the end of draining (/proc/stat), everything on it counted — with --pin, CPU 0 is the server\'s alone and the rest hold the driver, the watcher workers and Redis: a full load-generator CPU means deliveryLatencyMs beyond serverDelayMs is spent waiting for it. coreStealPercent: the share of each CPU the hypervisor gave to another machine while this one was ready to run (steal in /proc/stat; not counted as busy).',
         'loopLagMs: prom-client\'s event-loop delay of each server, one figure per second (its monitor restarts at every scrape): the median and the worst per-second p99, and the worst single delay — GC pauses and long tasks show here.',
         'deliveriesPerSecond: presences received / seconds from the first transition to the last delivery; drainMs: from the last transition sent to the last delivery received.',
+        `warmup: before each measured window, ${WARMUP_S} s of transitions at the same rate on the same servers and sockets, then a drain, not counted in any other figure (--warmup 0: none) — the window times a warm server, as deployed; deliveryP99Ms is that cold start's own p99 (a fresh server's first ~10k frames run unoptimised code at ~2.5× the cost, and at 100/s that first second alone had set the run's p99: 144-187 ms cold, 33-48 ms warm).`,
         values.pin
           ? 'Pinned (--pin): each server process alone on a CPU of its own; this driver and its watcher workers on the others; Redis and Neo4j on any. Still one machine: compare figures from the same run only.'
           : 'Everything (driver, watchers, P servers, Redis, Neo4j) shares this machine: compare figures from the same run only.',
@@ -299,6 +304,98 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     ));
     const framesSoFar = async () => (await orFail(Promise.all(workers.map((w) => w.request({ type: 'stats' }, 'stats'))))).reduce((sum, s) => sum + s.updates, 0);
 
+    /** When each (user, version) was committed (epoch ms, the clock the client workers stamp arrivals with). */
+    const committedAt = new Map<string, number>();
+    const toggle = rng(7);
+    const active = new Map(users.map((u) => [u, true]));
+    /** One writer per user, as in a deployment: a user whose change is still being committed is not picked. */
+    const inFlight = new Set<string>();
+    let transitions = 0;
+    let expectedPresences = 0;
+    const epoch = () => performance.timeOrigin + performance.now();
+    /** Drives T transitions/s for `seconds`, each committed as its user's only writer. */
+    const drive = async (seconds: number, label: string) => {
+      const started = Date.now();
+      const base = transitions;
+      process.stderr.write(`[${mode}] ${label} ${T}/s for ${seconds}s `);
+      while (Date.now() - started < seconds * 1000) {
+        const due = Math.floor(((Date.now() - started) / 1000) * T) - (transitions - base);
+        const commits: Promise<void>[] = [];
+        for (let k = 0; k < due; k++) {
+          let u = users[Math.floor(toggle() * N)]!;
+          for (let tries = 0; inFlight.has(u) && tries < 20; tries++) u = users[Math.floor(toggle() * N)]!;
+          if (inFlight.has(u)) break;
+          inFlight.add(u);
+          const next = !active.get(u);
+          active.set(u, next);
+          transitions++;
+          expectedPresences += (mode === 'eager' ? contactWatchers : viewportWatchers).get(u) ?? 0;
+          const sent = epoch();
+          // Timed from before the commit: the figure includes the Redis round trip of the write.
+          commits.push(
+            commit(u, next)
+              .then((version) => {
+                if (version !== undefined) committedAt.set(`${u}:${version}`, sent);
+              })
+              .finally(() => inFlight.delete(u)),
+          );
+        }
+        await Promise.all(commits);
+        if ((transitions - base) % T < due) process.stderr.write('.');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    /**
+     * Lets in-flight frames land (a benchmark may wait; tests may not): at least QUIET_MS, and until no
+     * frame arrived for QUIET_MS — a design that queues keeps delivering after the driver stopped.
+     */
+    const drain = async () => {
+      const drivenAt = epoch();
+      let seen = await framesSoFar();
+      let quietSince = epoch();
+      while (epoch() - drivenAt < MAX_DRAIN_MS) {
+        await new Promise((r) => setTimeout(r, 200));
+        const now = await framesSoFar();
+        if (now !== seen) {
+          seen = now;
+          quietSince = epoch();
+        }
+        if (epoch() - drivenAt >= QUIET_MS && epoch() - quietSince >= QUIET_MS) break;
+      }
+      return drivenAt;
+    };
+    /** Receipts since the last call (each worker starts over) and their latencies from `committedAt`. */
+    const collect = async () => {
+      const receipts = await orFail(Promise.all(workers.map((w) => w.request({ type: 'receipts' }, 'receipts'))));
+      const latencies: number[] = [];
+      let lastArrival = 0;
+      for (const r of receipts) {
+        for (let i = 0; i < r.at.length; i++) {
+          const at = r.at[i]!;
+          lastArrival = Math.max(lastArrival, at);
+          const sent = committedAt.get(`${r.users[r.user[i]!]}:${r.version[i]}`);
+          if (sent !== undefined) latencies.push(at - sent);
+        }
+      }
+      return { receipts, latencies, lastArrival };
+    };
+
+    // Warm-up, not measured: the same rate on the same servers and sockets first, so the window below
+    // times the servers' steady state, not their first second of unoptimised code (cold, a server's
+    // first ~10 k frames cost ~2.5× the steady ~40 µs each, and at 100/s that first second alone set the p99).
+    let warmup: Record<string, unknown> | undefined;
+    if (WARMUP_S > 0) {
+      await drive(WARMUP_S, 'warm-up');
+      await drain();
+      process.stderr.write(' done\n');
+      const { latencies } = await collect();
+      const lat = summary(latencies);
+      warmup = { seconds: WARMUP_S, transitions, deliveryP99Ms: round(lat.p99, 1) };
+      committedAt.clear();
+      transitions = 0;
+      expectedPresences = 0;
+    }
+
     // --profile: a CPU profile of each server over the driven window and the drain only.
     const inspectors = values.profile && mode !== 'peer' ? await Promise.all(servers.map((srv) => Inspector.connect(srv.output().match(/Debugger listening on (ws:\/\/\S+)/)![1]!))) : [];
     for (const inspector of inspectors) {
@@ -322,59 +419,10 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
         ),
       );
     }, 1_000);
-    const epoch = () => performance.timeOrigin + performance.now();
-    /** When each (user, version) was committed (epoch ms, the clock the client workers stamp arrivals with). */
-    const committedAt = new Map<string, number>();
-    const toggle = rng(7);
-    const active = new Map(users.map((u) => [u, true]));
-    /** One writer per user, as in a deployment: a user whose change is still being committed is not picked. */
-    const inFlight = new Set<string>();
-    let transitions = 0;
-    let expectedPresences = 0;
-    const started = Date.now();
     const startedAt = epoch();
     const cores0 = cpuTicks();
-    process.stderr.write(`[${mode}] driving ${T}/s for ${S}s `);
-    while (Date.now() - started < S * 1000) {
-      const due = Math.floor(((Date.now() - started) / 1000) * T) - transitions;
-      const commits: Promise<void>[] = [];
-      for (let k = 0; k < due; k++) {
-        let u = users[Math.floor(toggle() * N)]!;
-        for (let tries = 0; inFlight.has(u) && tries < 20; tries++) u = users[Math.floor(toggle() * N)]!;
-        if (inFlight.has(u)) break;
-        inFlight.add(u);
-        const next = !active.get(u);
-        active.set(u, next);
-        transitions++;
-        expectedPresences += (mode === 'eager' ? contactWatchers : viewportWatchers).get(u) ?? 0;
-        const sent = epoch();
-        // Timed from before the commit: the figure includes the Redis round trip of the write.
-        commits.push(
-          commit(u, next)
-            .then((version) => {
-              if (version !== undefined) committedAt.set(`${u}:${version}`, sent);
-            })
-            .finally(() => inFlight.delete(u)),
-        );
-      }
-      await Promise.all(commits);
-      if (transitions % T < due) process.stderr.write('.');
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    // Let in-flight frames land (a benchmark may wait; tests may not): at least QUIET_MS, and until no
-    // frame arrived for QUIET_MS — a design that queues keeps delivering after the driver stopped.
-    const drivenAt = epoch();
-    let seen = await framesSoFar();
-    let quietSince = epoch();
-    while (epoch() - drivenAt < MAX_DRAIN_MS) {
-      await new Promise((r) => setTimeout(r, 200));
-      const now = await framesSoFar();
-      if (now !== seen) {
-        seen = now;
-        quietSince = epoch();
-      }
-      if (epoch() - drivenAt >= QUIET_MS && epoch() - quietSince >= QUIET_MS) break;
-    }
+    await drive(S, 'driving');
+    const drivenAt = await drain();
     clearInterval(sampler);
     const cores1 = cpuTicks();
     process.stderr.write(' done\n');
@@ -386,17 +434,9 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     }
     const after = await Promise.all(servers.map(scrape));
     after.forEach((a, i) => (peakRss[i] = Math.max(peakRss[i]!, a.rss)));
-    const receipts = await orFail(Promise.all(workers.map((w) => w.request({ type: 'receipts' }, 'receipts'))));
-    const latencies: number[] = [];
-    let lastArrival = drivenAt;
-    for (const r of receipts) {
-      for (let i = 0; i < r.at.length; i++) {
-        const at = r.at[i]!;
-        lastArrival = Math.max(lastArrival, at);
-        const sent = committedAt.get(`${r.users[r.user[i]!]}:${r.version[i]}`);
-        if (sent !== undefined) latencies.push(at - sent);
-      }
-    }
+    const collected = await collect();
+    const { receipts, latencies } = collected;
+    const lastArrival = Math.max(drivenAt, collected.lastArrival);
     const frames = receipts.reduce((sum, r) => sum + r.frames, 0);
     const presences = receipts.reduce((sum, r) => sum + r.presences, 0);
     const bytes = receipts.reduce((sum, r) => sum + r.bytes, 0);
@@ -432,6 +472,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
         max: round(Math.max(0, ...receipts.map((r) => r.loopLagMs?.max ?? 0)), 1),
       },
       rssMbPerProcess: { before: meanMb(before.map((b) => b.rss)), peak: meanMb(peakRss), after: meanMb(after.map((a) => a.rss)) },
+      ...(warmup ? { warmup } : {}),
     };
   } finally {
     await stopLoad(workers, undefined, () => undefined);
