@@ -58,19 +58,16 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
 
   const relay = new PresenceRelay({ records: (ids) => service.records(ids), graph: stores.graph, clock });
   const interest = new InterestIndex(stores.hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
-  // Label children bound once: a busy hub counts tens of thousands of batches a second.
-  const sent = {
-    frames: { batches: metrics.batches.labels({ path: 'frames' }), presences: metrics.presencesSent.labels({ path: 'frames' }), delay: metrics.fanoutDelaySeconds.labels({ path: 'frames' }) },
-    execute: { batches: metrics.batches.labels({ path: 'execute' }), presences: metrics.presencesSent.labels({ path: 'execute' }), delay: metrics.fanoutDelaySeconds.labels({ path: 'execute' }) },
-  };
+  // A busy hub sends tens of thousands of batches a second: counted in plain numbers (added to the
+  // counters at scrape time), the delay observed through a child bound once.
+  const delay = { frames: metrics.fanoutDelaySeconds.labels({ path: 'frames' }), execute: metrics.fanoutDelaySeconds.labels({ path: 'execute' }) };
   const hub = new ViewportHub({
     interest,
     relay,
     coalesceMs: config.coalesceMs,
     onBatch: (batch, path, waitedMs) => {
-      sent[path].batches.inc();
-      sent[path].presences.inc(batch.presences.length);
-      if (waitedMs !== undefined) sent[path].delay.observe(waitedMs / 1000);
+      metrics.countBatch(path, batch.presences.length);
+      if (waitedMs !== undefined) delay[path].observe(waitedMs / 1000);
     },
     onCount: (delta) => metrics.subscriptions.inc(delta),
   });

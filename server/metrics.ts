@@ -12,6 +12,12 @@ export interface Metrics {
   readonly batches: Counter<'path'>;
   readonly fanoutDelaySeconds: Histogram<'path'>;
   readonly presencesSent: Counter<'path'>;
+  /**
+   * One batch sent on `path` with `presences` entries: counted in plain numbers and added to `batches`
+   * and `presencesSent` when they are read (a scrape) — the hub sends tens of thousands a second, and a
+   * prom-client `inc` hashes its labels every time.
+   */
+  countBatch(path: 'frames' | 'execute', presences: number): void;
   readonly storeFailures: Counter<'store'>;
   /** GraphQL-over-HTTP requests, from the handler to the answer handed to the kernel, by status class. */
   readonly httpSeconds: Histogram<'status'>;
@@ -43,8 +49,36 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     collectDefaultMetrics({ register: registry });
     for (const name of PER_HANDLE_DEFAULT_METRICS) registry.removeSingleMetric(name);
   }
+  const pendingSent = { frames: { batches: 0, presences: 0 }, execute: { batches: 0, presences: 0 } };
+  // Either counter being read brings both up to date (set below, before any scrape can run).
+  let batches!: Counter<'path'>;
+  let presencesSent!: Counter<'path'>;
+  const flushSent = () => {
+    for (const path of ['frames', 'execute'] as const) {
+      const pending = pendingSent[path];
+      if (pending.batches > 0) batches.inc({ path }, pending.batches);
+      if (pending.presences > 0) presencesSent.inc({ path }, pending.presences);
+      pending.batches = 0;
+      pending.presences = 0;
+    }
+  };
+  batches = new Counter({
+    name: 'presence_batches_sent_total',
+    help: 'PresenceBatch events sent (snapshots included), by path: frames written by the hub, or executed by graphql-js',
+    labelNames: ['path'],
+    registers: [registry],
+    collect: flushSent,
+  });
+  presencesSent = new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches, by path', labelNames: ['path'], registers: [registry], collect: flushSent });
   return {
     registry,
+    batches,
+    presencesSent,
+    countBatch(path, presences) {
+      const pending = pendingSent[path];
+      pending.batches++;
+      pending.presences += presences;
+    },
     transitions: new Counter({ name: 'presence_transitions_total', help: 'Transitions made by this process', labelNames: ['cause'], registers: [registry] }),
     heartbeats: new Counter({ name: 'presence_heartbeats_total', help: 'Heartbeats handled, by store effect', labelNames: ['effect'], registers: [registry] }),
     heartbeatSeconds: new Histogram({
@@ -56,12 +90,6 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     }),
     sockets: new Gauge({ name: 'presence_ws_sockets', help: 'Open graphql-ws sockets', registers: [registry] }),
     subscriptions: new Gauge({ name: 'presence_viewport_subscriptions', help: 'Open viewport subscriptions', registers: [registry] }),
-    batches: new Counter({
-      name: 'presence_batches_sent_total',
-      help: 'PresenceBatch events sent (snapshots included), by path: frames written by the hub, or executed by graphql-js',
-      labelNames: ['path'],
-      registers: [registry],
-    }),
     fanoutDelaySeconds: new Histogram({
       name: 'presence_fanout_delay_seconds',
       help: 'Per batch of changes, how long its oldest change waited in this process: from the feed event to the batch handed to the subscription (frames: written to the socket) — coalescing window, reads and scheduling',
@@ -69,7 +97,6 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
-    presencesSent: new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches, by path', labelNames: ['path'], registers: [registry] }),
     storeFailures: new Counter({ name: 'presence_store_failures_total', help: 'Reads answered UNKNOWN because a store was down', labelNames: ['store'], registers: [registry] }),
     httpSeconds: new Histogram({
       name: 'presence_http_request_seconds',

@@ -94,7 +94,8 @@ class Subscription implements Watcher {
 
   notify(userId: UserId, event: FeedEvent): void {
     if (this.dirty.size === 0) this.dirtySince = performance.now();
-    if (this.inViewport.has(userId)) this.dirty.add(userId);
+    // Everyone watched is in the viewport but, perhaps, the viewer: only then is the set asked.
+    if (userId !== this.viewerId || this.inViewport.has(userId)) this.dirty.add(userId);
     // The viewer's own privacy changed (e.g. to NOBODY: no last-seen of anyone): re-read everything.
     if (userId === this.viewerId && event.type === 'visibility') for (const id of this.ids) this.dirty.add(id);
     if (this.dirty.size > 0) this.hub.schedule(this);

@@ -157,8 +157,10 @@ export class PresenceRelay {
     const out: PresenceView[] = [];
     for (const id of ids) {
       const held = this.#records.get(id);
-      if (!held || (id !== viewerId && !audience.relations.has(id))) return null;
-      out.push(held.view(decideVisibility(viewerId, id, audience.viewerPrivacy, audience.relations.get(id) ?? undefined)));
+      // One lookup: null is a relation read as "none", undefined one not read yet (the viewer needs none).
+      const relation = audience.relations.get(id);
+      if (!held || (relation === undefined && id !== viewerId)) return null;
+      out.push(held.view(decideVisibility(viewerId, id, audience.viewerPrivacy, relation ?? undefined)));
     }
     return out;
   }

@@ -179,6 +179,9 @@ describe('the viewport subscription', () => {
       return {
         frames: value('presence_batches_sent_total', 'frames'),
         execute: value('presence_batches_sent_total', 'execute'),
+        // Counted in plain numbers as sent, added to the counters when scraped.
+        framesPresences: value('presence_presences_sent_total', 'frames'),
+        executePresences: value('presence_presences_sent_total', 'execute'),
         // Batches of changes only (a snapshot waited for nothing).
         framesDelayed: value('presence_fanout_delay_seconds_count', 'frames'),
         executeDelayed: value('presence_fanout_delay_seconds_count', 'execute'),
@@ -216,6 +219,9 @@ describe('the viewport subscription', () => {
     const after = await counted();
     expect(after.frames - before.frames).toBe(2);
     expect(after.execute - before.execute).toBe(2);
+    // The two-user snapshot and alice's change, on each path.
+    expect(after.framesPresences - before.framesPresences).toBe(3);
+    expect(after.executePresences - before.executePresences).toBe(3);
     expect(after.framesDelayed - before.framesDelayed).toBe(1);
     expect(after.executeDelayed - before.executeDelayed).toBe(1);
   });
