@@ -825,7 +825,9 @@ function goals(files: Map<string, Json>): GoalRow[] {
     const peakFrames = Math.max(...series.map((r) => r.frames ?? 0));
     const framesAtHalf = (r: (typeof series)[number]) => {
       if (r.frames === undefined || peakFrames <= 0) return '';
-      const underHalf = series.filter((x) => x.frames !== undefined && x.frames <= peakFrames / 2).sort((a, b) => b.frames! - a.frames!)[0];
+      // On the rising side only: past the ceiling frames fall again (bigger frames), at far higher rates.
+      const peakRate = series.find((x) => x.frames === peakFrames)!.rate;
+      const underHalf = series.filter((x) => x.frames !== undefined && x.rate < peakRate && x.frames <= peakFrames / 2).sort((a, b) => b.frames! - a.frames!)[0];
       return (
         `; at this rate the server sends ${fmt(r.frames)} frames/s, ${fmt(Math.round((100 * r.frames) / peakFrames))} % of the most any rate reached (${fmt(peakFrames)}/s)` +
         (underHalf && underHalf !== r ? ` — at half of that frame ceiling (${fmt(underHalf.rate)} transitions/s, ${fmt(underHalf.frames)} frames/s) p99 ${fmt(underHalf.p99)} ms` : '')
