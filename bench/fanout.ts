@@ -310,16 +310,15 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     const active = new Map(users.map((u) => [u, true]));
     /** One writer per user, as in a deployment: a user whose change is still being committed is not picked. */
     const inFlight = new Set<string>();
-    let transitions = 0;
-    let expectedPresences = 0;
     const epoch = () => performance.timeOrigin + performance.now();
-    /** Drives T transitions/s for `seconds`, each committed as its user's only writer. */
+    /** Drives T transitions/s for `seconds`, each committed as its user's only writer: how many, and the presences they call for. */
     const drive = async (seconds: number, label: string) => {
       const started = Date.now();
-      const base = transitions;
+      let transitions = 0;
+      let expectedPresences = 0;
       process.stderr.write(`[${mode}] ${label} ${T}/s for ${seconds}s `);
       while (Date.now() - started < seconds * 1000) {
-        const due = Math.floor(((Date.now() - started) / 1000) * T) - (transitions - base);
+        const due = Math.floor(((Date.now() - started) / 1000) * T) - transitions;
         const commits: Promise<void>[] = [];
         for (let k = 0; k < due; k++) {
           let u = users[Math.floor(toggle() * N)]!;
@@ -341,9 +340,10 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
           );
         }
         await Promise.all(commits);
-        if ((transitions - base) % T < due) process.stderr.write('.');
+        if (transitions % T < due) process.stderr.write('.');
         await new Promise((r) => setTimeout(r, 10));
       }
+      return { transitions, expectedPresences };
     };
     /**
      * Lets in-flight frames land (a benchmark may wait; tests may not): at least QUIET_MS, and until no
@@ -385,15 +385,13 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     // first ~10 k frames cost ~2.5× the steady ~40 µs each, and at 100/s that first second alone set the p99).
     let warmup: Record<string, unknown> | undefined;
     if (WARMUP_S > 0) {
-      await drive(WARMUP_S, 'warm-up');
+      const { transitions } = await drive(WARMUP_S, 'warm-up');
       await drain();
       process.stderr.write(' done\n');
       const { latencies } = await collect();
       const lat = summary(latencies);
       warmup = { seconds: WARMUP_S, transitions, deliveryP99Ms: round(lat.p99, 1) };
       committedAt.clear();
-      transitions = 0;
-      expectedPresences = 0;
     }
 
     // --profile: a CPU profile of each server over the driven window and the drain only.
@@ -421,7 +419,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
     }, 1_000);
     const startedAt = epoch();
     const cores0 = cpuTicks();
-    await drive(S, 'driving');
+    const { transitions, expectedPresences } = await drive(S, 'driving');
     const drivenAt = await drain();
     clearInterval(sampler);
     const cores1 = cpuTicks();

@@ -49,35 +49,29 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     collectDefaultMetrics({ register: registry });
     for (const name of PER_HANDLE_DEFAULT_METRICS) registry.removeSingleMetric(name);
   }
-  const pendingSent = { frames: { batches: 0, presences: 0 }, execute: { batches: 0, presences: 0 } };
-  // Either counter being read brings both up to date (set below, before any scrape can run).
-  let batches!: Counter<'path'>;
-  let presencesSent!: Counter<'path'>;
-  const flushSent = () => {
-    for (const path of ['frames', 'execute'] as const) {
-      const pending = pendingSent[path];
-      if (pending.batches > 0) batches.inc({ path }, pending.batches);
-      if (pending.presences > 0) presencesSent.inc({ path }, pending.presences);
-      pending.batches = 0;
-      pending.presences = 0;
-    }
-  };
-  batches = new Counter({
-    name: 'presence_batches_sent_total',
-    help: 'PresenceBatch events sent (snapshots included), by path: frames written by the hub, or executed by graphql-js',
-    labelNames: ['path'],
-    registers: [registry],
-    collect: flushSent,
-  });
-  presencesSent = new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches, by path', labelNames: ['path'], registers: [registry], collect: flushSent });
+  /** Counts per path not yet added to their counter: each counter adds its own when it is read. */
+  const pendingBatches = { frames: 0, execute: 0 };
+  const pendingPresences = { frames: 0, execute: 0 };
+  const addPending = (pending: Record<'frames' | 'execute', number>) =>
+    function (this: Counter<'path'>) {
+      for (const path of ['frames', 'execute'] as const) {
+        if (pending[path] > 0) this.inc({ path }, pending[path]);
+        pending[path] = 0;
+      }
+    };
   return {
     registry,
-    batches,
-    presencesSent,
+    batches: new Counter({
+      name: 'presence_batches_sent_total',
+      help: 'PresenceBatch events sent (snapshots included), by path: frames written by the hub, or executed by graphql-js',
+      labelNames: ['path'],
+      registers: [registry],
+      collect: addPending(pendingBatches),
+    }),
+    presencesSent: new Counter({ name: 'presence_presences_sent_total', help: 'Presence entries sent in batches, by path', labelNames: ['path'], registers: [registry], collect: addPending(pendingPresences) }),
     countBatch(path, presences) {
-      const pending = pendingSent[path];
-      pending.batches++;
-      pending.presences += presences;
+      pendingBatches[path]++;
+      pendingPresences[path] += presences;
     },
     transitions: new Counter({ name: 'presence_transitions_total', help: 'Transitions made by this process', labelNames: ['cause'], registers: [registry] }),
     heartbeats: new Counter({ name: 'presence_heartbeats_total', help: 'Heartbeats handled, by store effect', labelNames: ['effect'], registers: [registry] }),

@@ -8,9 +8,10 @@
  * joins the hub's ready queue → the hub drains the queue in turn, oldest first, a few ms at a time, and
  * reads the feed again in between (one drain for the process, no timer or promise per subscription; one
  * waiting for the end of its window sits on a timer shared with those due on the same 2 ms tick) → views
- * from the relay (held records and relations, shared view objects) → the subscription's sink. Two sinks: frames written straight to a
- * graphql-ws socket, serialized once per view and selection (frames.ts); or batches handed to
- * graphql-js execution through an async iterator (SSE, and selections frames.ts does not compile).
+ * from the relay (held records and relations, shared view objects) → the subscription's sink. Two
+ * sinks: frames written straight to a graphql-ws socket, serialized once per view and selection
+ * (frames.ts); or batches handed to graphql-js execution through an async iterator (SSE, and
+ * selections frames.ts does not compile).
  *
  * Order of events: the watcher is registered before the snapshot is read, so a change that races the
  * snapshot is re-read after it (and dropped if the viewer sees no difference). The viewer is watched too:
