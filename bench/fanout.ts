@@ -71,6 +71,11 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '3' },
     processes: { type: 'string', default: '2' },
     modes: { type: 'string', default: MODES.join(',') },
+    /**
+     * Measured windows per rate, one after another on the same warm servers and sockets (each S seconds,
+     * drained); the figures reported are the median window's by delivery p99, every window's listed.
+     */
+    windows: { type: 'string', default: '1' },
     /** Write a V8 CPU profile of each server process (viewport/eager) into this folder. */
     profile: { type: 'string' },
     /** Extra node/V8 flags for our server processes, space-separated (GC experiments, diagnostic preloads). */
@@ -105,6 +110,8 @@ const QUIET_MS = 1_000;
 /** Seconds of unmeasured transitions at the run's rate before its window (0: none). */
 const WARMUP_S = Math.min(Number(values.warmup), 30);
 const MAX_DRAIN_MS = 30_000;
+const WINDOWS = Math.min(Math.max(1, Math.floor(Number(values.windows))), 9);
+if (!Number.isFinite(WINDOWS)) throw new Error(`--windows must be a whole number from 1 to 9, got ${values.windows}`);
 
 /** Deterministic pseudo-random numbers, so all modes get the same graph and the same transitions. */
 function rng(seed: number) {
@@ -201,7 +208,12 @@ console.log(
         'coreBusyPercent: how busy each CPU was from the first transition to the end of draining (/proc/stat), everything on it counted — with --pin, CPU 0 is the server\'s alone and the rest hold the driver, the watcher workers and Redis: a full load-generator CPU means deliveryLatencyMs beyond serverDelayMs is spent waiting for it. coreStealPercent: the share of each CPU the hypervisor gave to another machine while this one was ready to run (steal in /proc/stat; not counted as busy).',
         'loopLagMs: prom-client\'s event-loop delay of each server, one figure per second (its monitor restarts at every scrape): the median and the worst per-second p99, and the worst single delay — GC pauses and long tasks show here.',
         'deliveriesPerSecond: presences received / seconds from the first transition to the last delivery; drainMs: from the last transition sent to the last delivery received.',
-        `warmup: before each measured window, ${WARMUP_S} s of transitions at the same rate on the same servers and sockets, then a drain, not counted in any other figure (--warmup 0: none) — the window times a warm server, as deployed; deliveryP99Ms is that cold start's own p99 (a fresh server's first ~10k frames run unoptimised code at ~2.5× the cost, and at 100/s that first second alone had set the run's p99: 144-187 ms cold, 33-48 ms warm).`,
+        ...(WINDOWS > 1
+          ? [
+              `windows: each rate measured ${WINDOWS} times in a row (${S} s each, drained in between) on the same warm servers and sockets; every other figure of the row is the median window's by deliveryLatencyMs.p99 (the lower middle of an even count), and windows lists each window's headline figures in the order they ran — on a shared machine one window can catch the host's slow minute.`,
+            ]
+          : []),
+        `warmup: before the measured window(s), ${WARMUP_S} s of transitions at the same rate on the same servers and sockets, then a drain, not counted in any other figure (--warmup 0: none) — the window times a warm server, as deployed; deliveryP99Ms is that cold start's own p99 (a fresh server's first ~10k frames run unoptimised code at ~2.5× the cost, and at 100/s that first second alone had set the run's p99: 144-187 ms cold, 33-48 ms warm).`,
         values.pin
           ? 'Pinned (--pin): each server process alone on a CPU of its own; this driver and its watcher workers on the others; Redis and Neo4j on any. Still one machine: compare figures from the same run only.'
           : 'Everything (driver, watchers, P servers, Redis, Neo4j) shares this machine: compare figures from the same run only.',
@@ -394,82 +406,112 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       committedAt.clear();
     }
 
-    // --profile: a CPU profile of each server over the driven window and the drain only.
+    // --profile: a CPU profile of each server over the measured windows and their drains only.
     const inspectors = values.profile && mode !== 'peer' ? await Promise.all(servers.map((srv) => Inspector.connect(srv.output().match(/Debugger listening on (ws:\/\/\S+)/)![1]!))) : [];
     for (const inspector of inspectors) {
       await inspector.call('Profiler.enable');
       await inspector.call('Profiler.setSamplingInterval', { interval: 500 });
       await inspector.call('Profiler.start');
     }
-    const before = await Promise.all(servers.map(scrape));
-    const peakRss = before.map((b) => b.rss);
-    /** Event-loop delay of each second (prom-client's monitor restarts at every scrape), every process. */
-    const loopLag = { p99: [] as number[], max: [] as number[] };
-    const sampler = setInterval(() => {
-      servers.forEach((server, i) =>
-        scrape(server).then(
-          (s) => {
-            peakRss[i] = Math.max(peakRss[i]!, s.rss);
-            if (Number.isFinite(s.lagP99)) loopLag.p99.push(s.lagP99 * 1000);
-            if (Number.isFinite(s.lagMax)) loopLag.max.push(s.lagMax * 1000);
-          },
-          () => undefined,
-        ),
-      );
-    }, 1_000);
-    const startedAt = epoch();
-    const cores0 = cpuTicks();
-    const { transitions, expectedPresences } = await drive(S, 'driving');
-    const drivenAt = await drain();
-    clearInterval(sampler);
-    const cores1 = cpuTicks();
-    process.stderr.write(' done\n');
+    /** One measured window: S seconds driven, drained, and every figure of it. */
+    const measure = async (label: string) => {
+      const before = await Promise.all(servers.map(scrape));
+      const peakRss = before.map((b) => b.rss);
+      /** Event-loop delay of each second (prom-client's monitor restarts at every scrape), every process. */
+      const loopLag = { p99: [] as number[], max: [] as number[] };
+      const sampler = setInterval(() => {
+        servers.forEach((server, i) =>
+          scrape(server).then(
+            (s) => {
+              peakRss[i] = Math.max(peakRss[i]!, s.rss);
+              if (Number.isFinite(s.lagP99)) loopLag.p99.push(s.lagP99 * 1000);
+              if (Number.isFinite(s.lagMax)) loopLag.max.push(s.lagMax * 1000);
+            },
+            () => undefined,
+          ),
+        );
+      }, 1_000);
+      const startedAt = epoch();
+      const cores0 = cpuTicks();
+      const { transitions, expectedPresences } = await drive(S, label);
+      const drivenAt = await drain();
+      clearInterval(sampler);
+      const cores1 = cpuTicks();
+      process.stderr.write(' done\n');
+      const after = await Promise.all(servers.map(scrape));
+      after.forEach((a, i) => (peakRss[i] = Math.max(peakRss[i]!, a.rss)));
+      const collected = await collect();
+      const { receipts, latencies } = collected;
+      const lastArrival = Math.max(drivenAt, collected.lastArrival);
+      const frames = receipts.reduce((sum, r) => sum + r.frames, 0);
+      const presences = receipts.reduce((sum, r) => sum + r.presences, 0);
+      const bytes = receipts.reduce((sum, r) => sum + r.bytes, 0);
+      const perProcess = (key: 'feed' | 'cpu') => after.reduce((sum, a, i) => sum + (a[key] - before[i]![key]), 0) / P;
+      const meanMb = (bytesPerProcess: number[]) => round(bytesPerProcess.reduce((sum, b) => sum + b, 0) / P / 2 ** 20, 1);
+      const lat = summary(latencies);
+      // In the server: from a change reaching a process's feed to its batch written to the socket (all processes).
+      const delayBuckets = mergeBuckets(after.map((a, i) => bucketsBetween(before[i]!.samples, a.samples, 'presence_fanout_delay_seconds', { path: 'frames' })));
+      const delayMs = (q: number) => round(histogramQuantile(q, delayBuckets).value * 1000, 1);
+      const lagP99 = summary(loopLag.p99);
+      return {
+        mode,
+        rate: T,
+        transitions,
+        deliveryLatencyMs: { p50: round(lat.p50, 1), p99: round(lat.p99, 1), max: round(lat.max, 1), samples: lat.n },
+        frames,
+        presences,
+        expectedPresences,
+        bytes,
+        framesPerSecond: round(frames / S, 1),
+        deliveriesPerSecond: round(presences / Math.max(S, (lastArrival - startedAt) / 1000), 1),
+        drainMs: Math.max(0, Math.round(lastArrival - drivenAt)),
+        redisMessagesPerProcess: round(perProcess('feed'), 1),
+        cpuSecondsPerProcess: round(perProcess('cpu'), 2),
+        ...(delayBuckets.length && (delayBuckets.at(-1)?.count ?? 0) > 0
+          ? { serverDelayMs: { p50: delayMs(0.5), p99: delayMs(0.99), beyondLastBucket: histogramQuantile(0.99, delayBuckets).beyondLastBucket, batches: delayBuckets.at(-1)!.count } }
+          : {}),
+        loopLagMs: { p99OfSeconds: { p50: round(lagP99.p50, 1), max: round(lagP99.max, 1) }, max: round(Math.max(0, ...loopLag.max), 1), seconds: lagP99.n },
+        coreBusyPercent: corePercent(cores0, cores1, 'busy'),
+        coreStealPercent: corePercent(cores0, cores1, 'steal'),
+        watcherLoopLagMs: {
+          p99: round(Math.max(0, ...receipts.map((r) => r.loopLagMs?.p99 ?? 0)), 1),
+          max: round(Math.max(0, ...receipts.map((r) => r.loopLagMs?.max ?? 0)), 1),
+        },
+        rssMbPerProcess: { before: meanMb(before.map((b) => b.rss)), peak: meanMb(peakRss), after: meanMb(after.map((a) => a.rss)) },
+      };
+    };
+
+    const windows: Awaited<ReturnType<typeof measure>>[] = [];
+    for (let k = 1; k <= WINDOWS; k++) {
+      windows.push(await measure(WINDOWS === 1 ? 'driving' : `window ${k}/${WINDOWS}:`));
+      committedAt.clear();
+    }
     for (const [i, inspector] of inspectors.entries()) {
       const { profile } = await inspector.call<{ profile: unknown }>('Profiler.stop');
       mkdirSync(values.profile!, { recursive: true });
       writeFileSync(join(values.profile!, `fanout-${mode}-${T}-p${i}.cpuprofile`), JSON.stringify(profile));
       inspector.close();
     }
-    const after = await Promise.all(servers.map(scrape));
-    after.forEach((a, i) => (peakRss[i] = Math.max(peakRss[i]!, a.rss)));
-    const collected = await collect();
-    const { receipts, latencies } = collected;
-    const lastArrival = Math.max(drivenAt, collected.lastArrival);
-    const frames = receipts.reduce((sum, r) => sum + r.frames, 0);
-    const presences = receipts.reduce((sum, r) => sum + r.presences, 0);
-    const bytes = receipts.reduce((sum, r) => sum + r.bytes, 0);
-    const perProcess = (key: 'feed' | 'cpu') => after.reduce((sum, a, i) => sum + (a[key] - before[i]![key]), 0) / P;
-    const meanMb = (bytesPerProcess: number[]) => round(bytesPerProcess.reduce((sum, b) => sum + b, 0) / P / 2 ** 20, 1);
-    const lat = summary(latencies);
-    // In the server: from a change reaching a process's feed to its batch written to the socket (all processes).
-    const delayBuckets = mergeBuckets(after.map((a, i) => bucketsBetween(before[i]!.samples, a.samples, 'presence_fanout_delay_seconds', { path: 'frames' })));
-    const delayMs = (q: number) => round(histogramQuantile(q, delayBuckets).value * 1000, 1);
-    const lagP99 = summary(loopLag.p99);
+    // Several windows: the figures of the median one by delivery p99 (the lower middle of an even count),
+    // and each window's headline figures beside them, in the order they ran.
+    const median = [...windows].sort((a, b) => a.deliveryLatencyMs.p99 - b.deliveryLatencyMs.p99)[(windows.length - 1) >> 1]!;
     return {
-      mode,
-      rate: T,
-      transitions,
-      deliveryLatencyMs: { p50: round(lat.p50, 1), p99: round(lat.p99, 1), max: round(lat.max, 1), samples: lat.n },
-      frames,
-      presences,
-      expectedPresences,
-      bytes,
-      framesPerSecond: round(frames / S, 1),
-      deliveriesPerSecond: round(presences / Math.max(S, (lastArrival - startedAt) / 1000), 1),
-      drainMs: Math.max(0, Math.round(lastArrival - drivenAt)),
-      redisMessagesPerProcess: round(perProcess('feed'), 1),
-      cpuSecondsPerProcess: round(perProcess('cpu'), 2),
-      ...(delayBuckets.length && (delayBuckets.at(-1)?.count ?? 0) > 0
-        ? { serverDelayMs: { p50: delayMs(0.5), p99: delayMs(0.99), beyondLastBucket: histogramQuantile(0.99, delayBuckets).beyondLastBucket, batches: delayBuckets.at(-1)!.count } }
+      ...median,
+      ...(WINDOWS > 1
+        ? {
+            windows: {
+              count: WINDOWS,
+              reported: windows.indexOf(median) + 1,
+              deliveryP99Ms: windows.map((w) => w.deliveryLatencyMs.p99),
+              serverP99Ms: windows.map((w) => w.serverDelayMs?.p99),
+              deliveriesPerSecond: windows.map((w) => w.deliveriesPerSecond),
+              framesPerSecond: windows.map((w) => w.framesPerSecond),
+              cpuSecondsPerProcess: windows.map((w) => w.cpuSecondsPerProcess),
+              watcherLoopLagP99Ms: windows.map((w) => w.watcherLoopLagMs.p99),
+              coreBusyPercent: Object.fromEntries(Object.keys(median.coreBusyPercent).map((cpu) => [cpu, windows.map((w) => w.coreBusyPercent[cpu])])),
+            },
+          }
         : {}),
-      loopLagMs: { p99OfSeconds: { p50: round(lagP99.p50, 1), max: round(lagP99.max, 1) }, max: round(Math.max(0, ...loopLag.max), 1), seconds: lagP99.n },
-      coreBusyPercent: corePercent(cores0, cores1, 'busy'),
-      coreStealPercent: corePercent(cores0, cores1, 'steal'),
-      watcherLoopLagMs: {
-        p99: round(Math.max(0, ...receipts.map((r) => r.loopLagMs?.p99 ?? 0)), 1),
-        max: round(Math.max(0, ...receipts.map((r) => r.loopLagMs?.max ?? 0)), 1),
-      },
-      rssMbPerProcess: { before: meanMb(before.map((b) => b.rss)), peak: meanMb(peakRss), after: meanMb(after.map((a) => a.rss)) },
       ...(warmup ? { warmup } : {}),
     };
   } finally {
