@@ -845,7 +845,7 @@ function goals(files: Map<string, Json>): GoalRow[] {
         measured: half
           ? `p99 ${fmt(half.p99)} ms at ${fmt(half.deliveries)} deliveries/s (saturation ≈ ${fmt(saturated.deliveries)}/s, one process)` +
             (Array.isArray(half.windows?.deliveryP99Ms)
-              ? ` — the median of ${fmt(half.windows.count)} windows of ${fmt(numberAt(saturationRun, 'parameters.seconds'))} s on the same warm server, whose p99s were ${(half.windows.deliveryP99Ms as unknown[]).map((v) => fmt(v)).join(' / ')} ms (figures below are the median window's)`
+              ? ` — the median of ${fmt(half.windows.count)} windows of ${fmt(numberAt(saturationRun, 'parameters.seconds'))} s on the same warm server, whose p99s were ${(half.windows.deliveryP99Ms as unknown[]).map((v) => fmt(v)).join(' / ')} ms${half.windows.pooledDeliveryP99Ms === undefined ? '' : ` (all ${fmt(half.windows.count)} pooled: p99 ${fmt(half.windows.pooledDeliveryP99Ms)} ms)`}; the figures below are the median window's`
               : '') +
             (half.inServerP99 === undefined ? '' : `; of it in the server: p99 ${fmt(half.inServerP99)} ms (coalescing window 25 ms included), event-loop lag up to ${fmt(half.lagMax)} ms`) +
             (half.watcherLagP99 === undefined ? '' : `; the watcher workers' own event-loop lag p99 ${fmt(half.watcherLagP99)} ms (arrivals are stamped when a worker gets to them)`) +
