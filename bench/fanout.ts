@@ -108,10 +108,11 @@ if (values.pin) {
 /** After the last transition: wait at least this long, and until no delivery arrived for this long. */
 const QUIET_MS = 1_000;
 /** Seconds of unmeasured transitions at the run's rate before its window (0: none). */
-const WARMUP_S = Math.min(Number(values.warmup), 30);
+const WARMUP_S = Number(values.warmup);
+if (!(WARMUP_S >= 0 && WARMUP_S <= 30)) throw new Error(`--warmup must be seconds from 0 to 30, got ${values.warmup}`);
 const MAX_DRAIN_MS = 30_000;
-const WINDOWS = Math.min(Math.max(1, Math.floor(Number(values.windows))), 9);
-if (!Number.isFinite(WINDOWS)) throw new Error(`--windows must be a whole number from 1 to 9, got ${values.windows}`);
+const WINDOWS = Number(values.windows);
+if (!(Number.isInteger(WINDOWS) && WINDOWS >= 1 && WINDOWS <= 9)) throw new Error(`--windows must be a whole number from 1 to 9, got ${values.windows}`);
 
 /** Deterministic pseudo-random numbers, so all modes get the same graph and the same transitions. */
 function rng(seed: number) {
@@ -413,7 +414,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       await inspector.call('Profiler.setSamplingInterval', { interval: 500 });
       await inspector.call('Profiler.start');
     }
-    /** Every window's delivery latencies together. */
+    /** Every window's delivery latencies together (kept only when there are several windows). */
     const pooled: number[] = [];
     /** One measured window: S seconds driven, drained, and every figure of it. */
     const measure = async (label: string) => {
@@ -451,7 +452,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       const perProcess = (key: 'feed' | 'cpu') => after.reduce((sum, a, i) => sum + (a[key] - before[i]![key]), 0) / P;
       const meanMb = (bytesPerProcess: number[]) => round(bytesPerProcess.reduce((sum, b) => sum + b, 0) / P / 2 ** 20, 1);
       const lat = summary(latencies);
-      for (const l of latencies) pooled.push(l);
+      if (WINDOWS > 1) for (const l of latencies) pooled.push(l);
       // In the server: from a change reaching a process's feed to its batch written to the socket (all processes).
       const delayBuckets = mergeBuckets(after.map((a, i) => bucketsBetween(before[i]!.samples, a.samples, 'presence_fanout_delay_seconds', { path: 'frames' })));
       const delayMs = (q: number) => round(histogramQuantile(q, delayBuckets).value * 1000, 1);
