@@ -73,7 +73,7 @@ import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
 import { OpenLoopSender } from './open-loop-sender.js';
-import { commandLine, cpuTicks, DEPLOYED_ENV, environment, machineShare, recordGcPauses, round, summary, ticksBetween, useLoadGeneratorHeapPolicy, type CpuTicks } from './stats.js';
+import { commandLine, cpuTicks, DEPLOYED_ENV, environment, machineShare, recordGcPauses, round, schedBetween, schedStat, summary, ticksBetween, useLoadGeneratorHeapPolicy, type CpuTicks, type SchedShare, type SchedStat } from './stats.js';
 import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, type Sample } from './ws-load.js';
 
 const { values } = parseArgs({
@@ -650,6 +650,15 @@ try {
      */
     serverHandlingMs: { p50: number; p99: number };
     serverLoopDelayMs: { p99: number; max: number };
+    /**
+     * The server's and the sender's main threads — where each one's JavaScript runs — over the window, as
+     * the kernel's scheduler accounted them (/proc/<pid>/task/<pid>/schedstat; absent off Linux and in
+     * files from before 2026-12-03 17:00): the share of the window each spent on a CPU, and waiting for one
+     * while ready to run. The server's wait is time its event loop had work and no CPU on the shared
+     * machine, the sender's is time answers that had come were not yet taken: both are in the latencies.
+     */
+    serverMainThread?: SchedShare;
+    senderMainThread?: SchedShare;
     saturated: boolean;
     saturatedBecause?: string;
     /**
@@ -663,6 +672,9 @@ try {
       p99Ms: number;
       maxMs: number;
       dispatchLagMaxMs: number;
+      /** Over the slice, ms the server's and the sender's main threads waited for a CPU while ready to run (see serverMainThread). */
+      serverRunQueueWaitMs?: number;
+      senderRunQueueWaitMs?: number;
       machineBusyPercent?: number;
       machineStealPercent?: number;
       /** The server over the slice, from a /metrics scrape at each of its ends (files from before 2026-12-03 09:30 lack them). */
@@ -701,24 +713,25 @@ try {
     );
     // The window's figures start where its schedule does: the server's counters, the machine's and this
     // process's CPU are read as the sender says its first window arrival went out.
-    let opened: Promise<{ before: Scrape; neighbours0: Neighbours; cpuBefore: NodeJS.CpuUsage }> | undefined;
+    let opened: Promise<{ before: Scrape; neighbours0: Neighbours; cpuBefore: NodeJS.CpuUsage; threads0: Threads }> | undefined;
     // A long window is cut into slices: at its start and at each slice's end, the machine's CPU ticks and
     // a scrape of the server (about 1 ms of its time). prom-client resets its event-loop monitor at each
     // scrape: the window's loop delay is then the worst slice's.
     const slicing = windowSeconds >= 30;
     const slices = Math.floor(windowMs / SLICE_MS);
-    const marks: { ticks: CpuTicks[]; scrape: Promise<Scrape> }[] = [];
-    const mark = (at: Promise<Scrape> = scrape(server!)) => marks.push({ ticks: cpuTicks(), scrape: at });
+    const marks: { ticks: CpuTicks[]; threads: Threads; scrape: Promise<Scrape> }[] = [];
+    const mark = (at: Promise<Scrape> = scrape(server!), threads = mainThreads()) => marks.push({ ticks: cpuTicks(), threads, scrape: at });
     let ticking: NodeJS.Timeout | undefined;
     const open = () => {
       if (opened) return;
       const cpuBefore = process.cpuUsage();
+      const threads0 = mainThreads();
       const start = scrape(server!);
       if (slicing) {
-        mark(start);
+        mark(start, threads0);
         ticking = setInterval(mark, SLICE_MS);
       }
-      opened = Promise.all([start, neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore }));
+      opened = Promise.all([start, neighbours()]).then(([before, neighbours0]) => ({ before, neighbours0, cpuBefore, threads0 }));
     };
     const progress = setInterval(() => process.stderr.write('.'), 1000);
     const sent = await sender!.run({ offsets: schedule, requests, windowFrom: settling.length }, open).finally(() => {
@@ -727,13 +740,14 @@ try {
     });
     open();
     readerOffset += Math.ceil(offsets.length / names.length);
-    const { before, neighbours0, cpuBefore } = await opened!;
+    const { before, neighbours0, cpuBefore, threads0 } = await opened!;
     const lastEndMs = Math.max(windowMs, sent.lastEndMs);
     const cpu = process.cpuUsage(cpuBefore);
+    const threads1 = mainThreads();
     const neighbours1 = await neighbours();
     const after = await scrape(server!);
     // The last slice ends here, after the window's last answer, when its tick has not come yet.
-    if (slicing && marks.length <= slices) mark(Promise.resolve(after));
+    if (slicing && marks.length <= slices) mark(Promise.resolve(after), threads1);
     const scrapes = await Promise.all(marks.map((m) => m.scrape));
     const loopDelayMs = (samples: readonly Sample[], name: 'p99' | 'max') => metricSum(samples, `nodejs_eventloop_lag_${name}_seconds`) * 1000;
     const sinceStart = [...scrapes.slice(1), after];
@@ -808,6 +822,7 @@ try {
         p99: round(Math.max(...sinceStart.map((x) => loopDelayMs(x.samples, 'p99'))), 1),
         max: round(Math.max(...sinceStart.map((x) => loopDelayMs(x.samples, 'max'))), 1),
       },
+      ...threadShares(threads0, threads1),
       saturated: false,
       ...(sliced
         ? {
@@ -818,12 +833,17 @@ try {
               const [from, to] = [marks[k0]!.ticks, marks[k1]!.ticks];
               const machine = (key: 'busy' | 'steal') => round(machineShare(from, to, key), 1);
               const [s0, s1] = [scrapes[k0]!, scrapes[k1]!];
+              const waited = (who: 'server' | 'sender') => {
+                const [a, b] = [marks[k0]!.threads[who], marks[k1]!.threads[who]];
+                return a && b ? round((b.waitNs - a.waitNs) / 1e6, 1) : undefined;
+              };
               return {
                 fromS: (k * SLICE_MS) / 1000,
                 requests: sl.n,
                 p99Ms: round(sl.p99, 1),
                 maxMs: round(sl.max, 1),
                 dispatchLagMaxMs: round(slice.lagMax, 1),
+                ...(waited('server') !== undefined ? { serverRunQueueWaitMs: waited('server'), senderRunQueueWaitMs: waited('sender') } : {}),
                 ...(to.length > 0 ? { machineBusyPercent: machine('busy'), machineStealPercent: machine('steal') } : {}),
                 server: {
                   handlingP99Ms: handlingBetween(s0.samples, s1.samples).p99,
@@ -1103,6 +1123,25 @@ function selectionOf(q: string): string {
 }
 
 type Neighbours = Awaited<ReturnType<typeof neighbours>>;
+
+/** The server's and the open-loop sender's main threads (their JavaScript) as the scheduler saw them, now, and when. */
+interface Threads {
+  readonly at: number;
+  readonly server: SchedStat | undefined;
+  readonly sender: SchedStat | undefined;
+}
+
+function mainThreads(): Threads {
+  return { at: performance.now(), server: schedStat(server?.child.pid), sender: schedStat(sender?.pid) };
+}
+
+/** How the two main threads ran between two readings (omitted where /proc cannot tell). */
+function threadShares(t0: Threads, t1: Threads): { serverMainThread?: SchedShare; senderMainThread?: SchedShare } {
+  const wallMs = t1.at - t0.at;
+  const serverShare = schedBetween(t0.server, t1.server, wallMs);
+  const senderShare = schedBetween(t0.sender, t1.sender, wallMs);
+  return { ...(serverShare ? { serverMainThread: serverShare } : {}), ...(senderShare ? { senderMainThread: senderShare } : {}) };
+}
 
 /** Busy machine time nobody measured accounts for: PostgreSQL, the kernel — and other runs sharing the machine. */
 function otherCpuOf(n0: Neighbours, n1: Neighbours, serverCpu: number, clientCpu: number): number {

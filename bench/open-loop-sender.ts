@@ -115,6 +115,11 @@ export class OpenLoopSender {
     return sender;
   }
 
+  /** The sender process's pid (its main thread's scheduling is read beside the server's). */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** Sends `run`'s schedule; `onOpen` is called as the window's first arrival goes out. */
   run(run: SenderRun, onOpen: () => void): Promise<SenderResult> {
     if (this.#current) return Promise.reject(new Error('open-loop sender: one schedule at a time'));

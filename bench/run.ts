@@ -647,6 +647,17 @@ function openRunFailures(r: Json): number {
 }
 
 /** batch-read's open-loop series (`openLoop` in its file): one row per offered rate, then saturation. */
+/** The judged window's main threads as the scheduler saw them (batch-read files from 2026-12-03 17:00 on), or nothing. */
+function threadsText(half: Json): string {
+  const wait = numberAt(half, 'run.serverMainThread.waitPercent');
+  if (wait === undefined) return '';
+  const sender = numberAt(half, 'run.senderMainThread.waitPercent');
+  return (
+    `; the server's JavaScript thread ran ${fmt(numberAt(half, 'run.serverMainThread.cpuPercent'))} % of the window and waited for a CPU ${fmt(wait)} % (${fmt(numberAt(half, 'run.serverMainThread.waitShareOfReadyPercent'))} % of its time ready to run)` +
+    (sender === undefined ? '' : `, the sender's ${fmt(sender)} %`)
+  );
+}
+
 function batchReadOpenLoop(j: Json): string[] {
   const open = j.openLoop as Json | undefined;
   const series = Array.isArray(open?.results) ? (open.results as Json[]) : [];
@@ -654,10 +665,10 @@ function batchReadOpenLoop(j: Json): string[] {
   const lines = [
     '',
     `Open loop: ${fmt(open.arrivals)} arrivals over each rate's window (seconds, drain included; lengthened at low rates so that each query has ${fmt(numberAt(j, 'parameters.minSamples') ?? 'enough')} samples and its p99 is not its maximum)${settleText(numberAt(j, 'parameters.settleSeconds'))}, ${fmt(open.mix)}; ${fmt(open.client)}. ` +
-      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; renewals per request: background renewals of relations used past half their life — a check of which users changed, then a read of those that did (nobody waits for them, but Neo4j and the server do the work); GC ms per request: the server's time in GC pauses (prom-client's nodejs_gc_duration_seconds), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large); stolen %: the share of the machine the hypervisor gave to other machines while this one was ready to run (/proc/stat steal; files from before it counted it as busy and in other CPU s); in-server p99: the server's own handling time of the requests it answered, both queries (presence_http_request_seconds: from its handler to the answer handed to the kernel, interpolated in its buckets) — what the client's p99 adds to it is time before the handler ran; loop delay: the server's event-loop delay over the window (prom-client's monitor, 10 ms resolution): how long work already arrived could wait for the loop.`,
+      `Latency from ${fmt(open.latencyFrom)}; send lag: how late the load generator sent (included in the latency); graph reads per request: requests the relation cache could not answer alone and passed to Neo4j (a reader's first request, or entries past their TTL), per request; renewals per request: background renewals of relations used past half their life — a check of which users changed, then a read of those that did (nobody waits for them, but Neo4j and the server do the work); GC ms per request: the server's time in GC pauses (prom-client's nodejs_gc_duration_seconds), per request; other CPU s: machine CPU time used by none of the server, Neo4j, Redis and the load generator (another run sharing the machine when large); stolen %: the share of the machine the hypervisor gave to other machines while this one was ready to run (/proc/stat steal; files from before it counted it as busy and in other CPU s); in-server p99: the server's own handling time of the requests it answered, both queries (presence_http_request_seconds: from its handler to the answer handed to the kernel, interpolated in its buckets) — what the client's p99 adds to it is time before the handler ran; loop delay: the server's event-loop delay over the window (prom-client's monitor, 10 ms resolution): how long work already arrived could wait for the loop; server / sender waiting for a CPU %: the share of the window the server's and the open-loop sender's main threads (their JavaScript) were ready to run and waited for a CPU of the shared machine (the kernel's /proc/<pid>/task/<pid>/schedstat) — time in the latencies that no profile of either process shows.`,
     '',
     ...table(
-      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'in-server p99 ms', 'loop delay p99 ms', 'loop delay max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'renewals per request', 'server CPU % of a core', 'server GC ms per request', 'machine busy %', 'stolen %', 'other CPU s', 'saturated?'],
+      ['offered req/s', 'seconds', 'arrivals', 'achieved req/s', 'presences p50 ms', 'presences p99 ms', 'presences max ms', 'contacts p50 ms', 'contacts p99 ms', 'contacts max ms', 'in-server p99 ms', 'loop delay p99 ms', 'loop delay max ms', 'errors + wrong', 'max in flight', 'send lag p99 ms', 'graph reads per request', 'renewals per request', 'server CPU % of a core', 'server GC ms per request', 'machine busy %', 'stolen %', 'other CPU s', 'server waiting for a CPU %', 'sender waiting for a CPU %', 'saturated?'],
       series.map((r) => [
         numberAt(r, 'rate'),
         numberAt(r, 'seconds'),
@@ -682,6 +693,8 @@ function batchReadOpenLoop(j: Json): string[] {
         numberAt(r, 'machineCpuBusyPercent'),
         numberAt(r, 'machineStealPercent'),
         numberAt(r, 'otherCpuSeconds'),
+        numberAt(r, 'serverMainThread.waitPercent'),
+        numberAt(r, 'senderMainThread.waitPercent'),
         r.saturated === true ? `yes: ${fmt(r.saturatedBecause)}` : 'no',
       ]),
     ),
@@ -693,7 +706,7 @@ function batchReadOpenLoop(j: Json): string[] {
     `Saturation ≈ ${saturation === undefined ? 'not reached' : `${fmt(saturation)} req/s`} (${fmt(get(open, 'saturation.basis'))}). ` +
       (half
         ? get(half, 'run')
-          ? `Half of it: ${fmt(numberAt(half, 'rate'))} req/s offered, ${fmt(half.basis)}: presences p99 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p99')))} ms, contacts p99 ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p99')))} ms (p50 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p50')))} / ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p50')))} ms, in-server p99 ${fmt(numberAt(half, 'run.serverHandlingMs.p99'))} ms, server CPU ${fmt(numberAt(half, 'run.serverCpuPercentOfOneCore'))} % of a core, loop delay max ${fmt(numberAt(half, 'run.serverLoopDelayMs.max'))} ms, send lag max ${fmt(numberAt(half, 'run.dispatchLagMs.max'))} ms${numberAt(half, 'run.machineStealPercent') === undefined ? '' : `, ${fmt(numberAt(half, 'run.machineStealPercent'))} % of the machine stolen by the hypervisor`})` +
+          ? `Half of it: ${fmt(numberAt(half, 'rate'))} req/s offered, ${fmt(half.basis)}: presences p99 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p99')))} ms, contacts p99 ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p99')))} ms (p50 ${fmt(ms1(numberAt(half, 'latencyMs.presences.p50')))} / ${fmt(ms1(numberAt(half, 'latencyMs.contacts.p50')))} ms, in-server p99 ${fmt(numberAt(half, 'run.serverHandlingMs.p99'))} ms, server CPU ${fmt(numberAt(half, 'run.serverCpuPercentOfOneCore'))} % of a core, loop delay max ${fmt(numberAt(half, 'run.serverLoopDelayMs.max'))} ms, send lag max ${fmt(numberAt(half, 'run.dispatchLagMs.max'))} ms${threadsText(half)}${numberAt(half, 'run.machineStealPercent') === undefined ? '' : `, ${fmt(numberAt(half, 'run.machineStealPercent'))} % of the machine stolen by the hypervisor`})` +
             (get(half, 'series')
               ? `; the series' highest rate at or below it, ${fmt(numberAt(half, 'series.rate'))} req/s over ${fmt(numberAt(half, 'series.seconds'))} s (row above): ${fmt(ms1(numberAt(half, 'series.latencyMs.presences.p99')))} / ${fmt(ms1(numberAt(half, 'series.latencyMs.contacts.p99')))} ms`
               : '') +
@@ -705,10 +718,10 @@ function batchReadOpenLoop(j: Json): string[] {
   if (Array.isArray(slices) && slices.length > 0) {
     lines.push(
       '',
-      'The judged window in 10 s slices by scheduled send time, both queries together — whether its p99 is the steady state or one event (send lag: the load generator\'s own worst delay in the slice; when it stalls with the server, the shared machine did; stolen %: the machine\'s time the hypervisor gave to other machines in the slice; then the server over the slice, from a /metrics scrape at each end: its handling p99, its worst event-loop delay, its time in GC pauses and of it in mark-compacts, and its graph reads and background renewals — an event inside the server shows there):',
+      'The judged window in 10 s slices by scheduled send time, both queries together — whether its p99 is the steady state or one event (send lag: the load generator\'s own worst delay in the slice; when it stalls with the server, the shared machine did; stolen %: the machine\'s time the hypervisor gave to other machines in the slice; then the server over the slice, from a /metrics scrape at each end: its handling p99, its worst event-loop delay, its time in GC pauses and of it in mark-compacts, and its graph reads and background renewals — an event inside the server shows there; server / sender waited: the time their main threads were ready to run and waited for a CPU, in ms of the slice\'s 10 000):',
       '',
       ...table(
-        ['from s', 'requests', 'p99 ms', 'max ms', 'send lag max ms', 'machine busy %', 'stolen %', 'in-server p99 ms', 'loop delay max ms', 'server GC ms', 'of it mark-compact ms', 'graph reads', 'renewals'],
+        ['from s', 'requests', 'p99 ms', 'max ms', 'send lag max ms', 'machine busy %', 'stolen %', 'in-server p99 ms', 'loop delay max ms', 'server GC ms', 'of it mark-compact ms', 'graph reads', 'renewals', 'server waited for a CPU ms', 'sender waited for a CPU ms'],
         (slices as Json[]).map((x) => [
           numberAt(x, 'fromS'),
           numberAt(x, 'requests'),
@@ -723,6 +736,8 @@ function batchReadOpenLoop(j: Json): string[] {
           numberAt(x, 'server.majorGcMs'),
           numberAt(x, 'server.graphReads'),
           numberAt(x, 'server.renewals'),
+          numberAt(x, 'serverRunQueueWaitMs'),
+          numberAt(x, 'senderRunQueueWaitMs'),
         ]),
       ),
     );
@@ -822,6 +837,8 @@ function goals(files: Map<string, Json>): GoalRow[] {
       windows: get(r, 'windows') as Json | undefined,
       busy: get(r, 'coreBusyPercent') as Json | undefined,
       steal: get(r, 'coreStealPercent') as Json | undefined,
+      serverWait: numberAt(r, 'serverMainThread.waitPercent'),
+      serverWaitOfReady: numberAt(r, 'serverMainThread.waitShareOfReadyPercent'),
     }));
     const perCpu = (x: Json | undefined) => (x ? Object.entries(x).map(([cpu, v]) => `${cpu} ${fmt(v)} %`).join(', ') : undefined);
     const saturated = series.reduce((a, b) => (b.deliveries > a.deliveries ? b : a));
@@ -851,6 +868,7 @@ function goals(files: Map<string, Json>): GoalRow[] {
             (half.watcherLagP99 === undefined ? '' : `; the watcher workers' own event-loop lag p99 ${fmt(half.watcherLagP99)} ms (arrivals are stamped when a worker gets to them)`) +
             (half.busy ? `; CPUs busy ${perCpu(half.busy)}` : '') +
             (half.steal ? `, stolen by the hypervisor ${perCpu(half.steal)}` : '') +
+            (half.serverWait === undefined ? '' : `; the server's JavaScript thread waited for a CPU ${fmt(half.serverWait)} % of the window (${fmt(half.serverWaitOfReady)} % of its time ready to run)`) +
             framesAtHalf(half)
           : `no run at or below half of saturation (${fmt(saturated.deliveries)}/s)`,
         met: half ? yesNo(half.p99 <= 50) : DASH,
@@ -920,14 +938,21 @@ function goals(files: Map<string, Json>): GoalRow[] {
       const aloneText = results.some((r) => get(r, 'unloaded')) ? `alone (one client): ${results.map((r) => `${fmt(r.query)} p99 ${fmt(numberAt(r, 'unloaded.latencyMs.p99'), 1)} ms`).join(', ')}` : undefined;
       const openText = halfP99s.length
         ? `open loop at ${fmt(numberAt(half, 'rate'))} req/s${judgedRun ? ` over ${fmt(numberAt(half, 'seconds'))} s` : ''} (${judgedRun ? '' : '≤ '}half of saturation ${fmt(numberAt(j, 'openLoop.saturation.requestsPerSecond'))} req/s): ${halfP99s.map(([q, v]) => `${q} p99 ${fmt(v, 1)} ms`).join(', ')}` +
-          (Array.isArray(get(half, 'run.slices')) ? `; its 10 s slices' p99: ${(get(half, 'run.slices') as Json[]).map((x) => fmt(numberAt(x, 'p99Ms'))).join(' / ')} ms` : '')
+          (Array.isArray(get(half, 'run.slices')) ? `; its 10 s slices' p99: ${(get(half, 'run.slices') as Json[]).map((x) => fmt(numberAt(x, 'p99Ms'))).join(' / ')} ms` : '') +
+          (numberAt(half, 'run.serverMainThread.waitPercent') === undefined
+            ? ''
+            : `; the server's JavaScript thread waited for a CPU ${fmt(numberAt(half, 'run.serverMainThread.waitShareOfReadyPercent'))} % of the time it was ready to run`)
         : undefined;
+      // Where the goal held: the series' rates whose worst p99 was within it.
+      const series = Array.isArray(get(j, 'openLoop.results')) ? (get(j, 'openLoop.results') as Json[]) : [];
+      const within = series.filter((r) => (numberAt(r, 'worstP99Ms') ?? Infinity) <= 20).map((r) => fmt(numberAt(r, 'rate')));
+      const holdsText = series.length ? `p99 ≤ 20 ms at ${within.length ? `${within.join(', ')} req/s` : 'none'} of the series' ${series.length} rates (${series.map((r) => fmt(numberAt(r, 'rate'))).join(', ')})` : undefined;
       // The figure judged: open loop at half saturation when present, else the closed loop.
       const judged = (halfP99s.length ? halfP99s : p99s).map(([, v]) => v!);
       const worst = Math.max(...judged);
       rows.push({
         goal,
-        measured: [openText && `**${openText}**`, closedText, aloneText].filter(Boolean).join('; ') || 'no results in the file',
+        measured: [openText && `**${openText}**`, holdsText, closedText, aloneText].filter(Boolean).join('; ') || 'no results in the file',
         met: !judged.length
           ? DASH
           : failures > 0

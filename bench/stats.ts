@@ -69,6 +69,64 @@ export function corePercent(before: readonly CpuTicks[], after: readonly CpuTick
   return Object.fromEntries(after.map((a, i) => [`cpu${i}`, round((100 * (a[key] - (before[i]?.[key] ?? 0))) / Math.max(a.total - (before[i]?.total ?? 0), 1), 1)]));
 }
 
+/**
+ * One thread's scheduler accounting so far (Linux, /proc/<pid>/task/<tid>/schedstat): nanoseconds on a
+ * CPU, nanoseconds ready to run but waiting for one (in a run queue), timeslices. A Node process's
+ * JavaScript runs on its main thread (tid = pid): that thread's wait is time its event loop had work and
+ * no CPU to do it on. On a machine the server shares with its load generator and its stores, that delay
+ * is in every latency measured, and no profile of the process shows it (a CPU profile samples only the
+ * time it ran).
+ */
+export interface SchedStat {
+  readonly runNs: number;
+  readonly waitNs: number;
+  readonly slices: number;
+}
+
+/** The three numbers of a schedstat file; undefined unless there are three. */
+export function parseSchedStat(text: string): SchedStat | undefined {
+  const fields = text.trim().split(/\s+/).map(Number);
+  if (fields.length !== 3 || !fields.every((n) => Number.isInteger(n) && n >= 0)) return undefined;
+  const [runNs, waitNs, slices] = fields as [number, number, number];
+  return { runNs, waitNs, slices };
+}
+
+/** A thread's accounting now (`tid` defaults to the main thread); undefined where it cannot be read (not Linux, gone, no pid). */
+export function schedStat(pid: number | undefined, tid = pid): SchedStat | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return parseSchedStat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+export interface SchedShare {
+  /** Share of the wall time spent on a CPU, %. */
+  readonly cpuPercent: number;
+  /** Share of the wall time spent ready to run and waiting for a CPU, %. */
+  readonly waitPercent: number;
+  /** Of the time it was ready (running or waiting), the share it waited, %. */
+  readonly waitShareOfReadyPercent: number;
+  /** Mean wait each time it was put on a CPU, ms. */
+  readonly waitPerSliceMs: number;
+}
+
+/** One thread between two readings `wallMs` apart; undefined when either reading is missing. */
+export function schedBetween(before: SchedStat | undefined, after: SchedStat | undefined, wallMs: number): SchedShare | undefined {
+  if (!before || !after || !(wallMs > 0)) return undefined;
+  const run = after.runNs - before.runNs;
+  const wait = after.waitNs - before.waitNs;
+  const slices = after.slices - before.slices;
+  const wallNs = wallMs * 1e6;
+  return {
+    cpuPercent: round((100 * run) / wallNs, 1),
+    waitPercent: round((100 * wait) / wallNs, 1),
+    waitShareOfReadyPercent: round((100 * wait) / Math.max(run + wait, 1), 1),
+    waitPerSliceMs: round(wait / 1e6 / Math.max(slices, 1), 3),
+  };
+}
+
 /** Where and when a figure was made: every scenario's JSON carries this. */
 export function environment(): { machine: string; cpus: number; memoryGiB: number; node: string; date: string; commit: string } {
   const cpus = os.cpus();
