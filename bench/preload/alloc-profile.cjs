@@ -11,7 +11,10 @@
  * `ALLOC_SAMPLING_INTERVAL` (bytes, default 16384): the mean gap between samples.
  * `ALLOC_PROFILE_KEEP=survivors`: leave out what a scavenge collected, so the profile holds what outlived
  * the young generation — what V8 promoted to its old space (and what a mark-compact later freed, or is
- * still alive): where the old-space growth that brings mark-compacts comes from.
+ * still alive): where the old-space growth that brings mark-compacts comes from. Before that profile is
+ * written, two scavenges run (`gc({ type: 'minor' })`): otherwise whatever was allocated since the last
+ * scavenge — up to a whole semi-space of objects merely still young when the process stopped, most of
+ * them dead — would be counted as having outlived the young generation.
  */
 'use strict';
 const inspector = require('node:inspector');
@@ -35,8 +38,18 @@ process.on('SIGUSR2', () => {
   start();
 });
 
-onStop(() =>
+/** Survivors only: scavenge what is merely young now (twice: the first only ages what is still referenced). */
+const settleYoung = () => {
+  if (keep !== 'survivors') return;
+  require('node:v8').setFlagsFromString('--expose-gc');
+  const gc = require('node:vm').runInNewContext('gc');
+  gc({ type: 'minor' });
+  gc({ type: 'minor' });
+};
+
+onStop(() => {
+  settleYoung();
   session.post('HeapProfiler.stopSampling', (error, result) => {
     if (!error) writeFileSync(file, JSON.stringify(result.profile));
-  }),
-);
+  });
+});
