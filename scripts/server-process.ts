@@ -50,8 +50,16 @@ export interface SpawnOptions {
  *   "Mark-Compact (reduce)" in the gap and two more mark-compacts in the next 2 s (43 and 21 ms pauses,
  *   the 327 req/s window's p99 300 ms); without it, no mark-compact in 2.5 minutes of load and that
  *   window's p99 19.4 ms. The cost: a heap that grew under load is not handed back while idle.
+ * - `--no-parallel-scavenge`: the main thread scavenges alone. On two cores, V8 splits a scavenge with one
+ *   helper thread, and the main thread waits at the end for the helper's share — a helper the kernel has
+ *   not put on a CPU yet, because the other core runs Redis, the stores or a load generator (or, pinned
+ *   with the server as in bench:fanout --pin, the same core as the main thread). bench:batch-read at
+ *   323 req/s, 60 s windows, runs alternating (`--server-flags="--trace-gc-nvp …"`): scavenge pauses p99
+ *   4.5–5.8 ms against 6.6–9.8, the longest 7.8–15.3 ms against 14.0–36.7, their total 699–929 ms against
+ *   895–1,068 (four runs against five; the same ~390 scavenges, 24 MB promoted a minute either way). On
+ *   a machine with idle cores to spare, parallel scavenging would shorten the pauses instead.
  */
-export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring', '--no-memory-reducer'];
+export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring', '--no-memory-reducer', '--no-parallel-scavenge'];
 
 /** Our server (server/main.ts) as a child process, with SERVER_NODE_FLAGS before any of `options`. */
 export function spawnServer(env: Record<string, string>, startTimeoutMs = 30_000, options: SpawnOptions = {}): Promise<ServerProcess> {
