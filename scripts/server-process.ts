@@ -54,10 +54,11 @@ export interface SpawnOptions {
  *   helper thread, and the main thread waits at the end for the helper's share — a helper the kernel has
  *   not put on a CPU yet, because the other core runs Redis, the stores or a load generator (or, pinned
  *   with the server as in bench:fanout --pin, the same core as the main thread). bench:batch-read at
- *   323 req/s, 60 s windows, runs alternating (`--server-flags="--trace-gc-nvp …"`): scavenge pauses p99
- *   4.5–5.8 ms against 6.6–9.8, the longest 7.8–15.3 ms against 14.0–36.7, their total 699–929 ms against
- *   895–1,068 (four runs against five; the same ~390 scavenges, 24 MB promoted a minute either way). On
- *   a machine with idle cores to spare, parallel scavenging would shorten the pauses instead.
+ *   323 req/s, 60 s windows (`--server-flags="--trace-gc[-nvp] …"`), nine runs with the flag against six
+ *   without, the first eight of them alternating: scavenge pauses p99 4.5–8.2 ms (median 5.8) against
+ *   6.6–9.8 (median 7.9), the longest 7.5–18.9 ms against 12.8–36.7 — the same ~390 scavenges and 24 MB
+ *   promoted a minute either way. A modest gain, and the client p99 did not tell the two apart on this
+ *   noisy host. On a machine with idle cores to spare, parallel scavenging would shorten the pauses instead.
  */
 export const SERVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=32', '--no-allocation-site-pretenuring', '--no-memory-reducer', '--no-parallel-scavenge'];
 
