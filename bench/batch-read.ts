@@ -837,13 +837,14 @@ try {
                 const [a, b] = [marks[k0]!.threads[who], marks[k1]!.threads[who]];
                 return a && b ? round((b.waitNs - a.waitNs) / 1e6, 1) : undefined;
               };
+              const [serverWaited, senderWaited] = [waited('server'), waited('sender')];
               return {
                 fromS: (k * SLICE_MS) / 1000,
                 requests: sl.n,
                 p99Ms: round(sl.p99, 1),
                 maxMs: round(sl.max, 1),
                 dispatchLagMaxMs: round(slice.lagMax, 1),
-                ...(waited('server') !== undefined ? { serverRunQueueWaitMs: waited('server'), senderRunQueueWaitMs: waited('sender') } : {}),
+                ...(serverWaited !== undefined ? { serverRunQueueWaitMs: serverWaited, senderRunQueueWaitMs: senderWaited } : {}),
                 ...(to.length > 0 ? { machineBusyPercent: machine('busy'), machineStealPercent: machine('steal') } : {}),
                 server: {
                   handlingP99Ms: handlingBetween(s0.samples, s1.samples).p99,

@@ -38,7 +38,7 @@ import { PresenceService } from '../service/presence.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
 import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
-import { commandLine, corePercent, cpuTicks, DEPLOYED_ENV, environment, round, schedBetween, schedStat, summary, type SchedShare } from './stats.js';
+import { commandLine, corePercent, cpuTicks, DEPLOYED_ENV, environment, round, schedBetween, schedStat, sumSchedStats, summary } from './stats.js';
 import {
   BENCH_JWT_SECRET,
   bucketsBetween,
@@ -206,7 +206,7 @@ console.log(
         'cpuSecondsPerProcess and rssMbPerProcess: process_cpu_seconds_total and process_resident_memory_bytes of each server process from its /metrics (prom-client default metrics, the same for both servers); cpu from just before the first transition to the end of draining; rss sampled every second over the same span (peak) and at its end.',
         'serverDelayMs (viewport; the table\'s in-server p99): presence_fanout_delay_seconds{path="frames"} of the servers over the run — per batch, from its oldest change reaching the process\'s feed to the batch written to the socket (coalescing window, relay reads, scheduling, GC pauses in between); p50/p99 interpolated within its buckets. What deliveryLatencyMs adds to it: the commit, Redis and the client side (kernel, watcher workers sharing the cores).',
         'watcherLoopLagMs: the watcher workers\' own event-loop delay while recording (monitorEventLoopDelay, 2 ms resolution), the worst worker\'s p99 and the worst single delay: an arrival is stamped when its worker gets to it, so this is how much of deliveryLatencyMs can be the measuring side\'s own wait.',
-        'serverMainThread: each server process\'s main thread — where its JavaScript runs — as the kernel\'s scheduler accounted it over the same span (/proc/<pid>/task/<pid>/schedstat; Linux), the mean over the processes: cpuPercent and waitPercent, the share of the span it ran and the share it was ready to run but waited for a CPU; waitShareOfReadyPercent, of the time it was ready, the share it waited; waitPerSliceMs, its mean wait each time it was put on a CPU. That wait is delay in every batch that no profile of the process shows; with --pin, what shares CPU 0 with the server is the stores (they may run on any CPU).',
+        'serverMainThread: each server process\'s main thread — where its JavaScript runs — as the kernel\'s scheduler accounted it over the same span (/proc/<pid>/task/<pid>/schedstat; Linux), the processes pooled (each one\'s mean share): cpuPercent and waitPercent, the share of the span it ran and the share it was ready to run but waited for a CPU; waitShareOfReadyPercent, of the time it was ready, the share it waited; waitPerSliceMs, its mean wait each time it was put on a CPU. That wait is delay in every batch that no profile of the process shows; with --pin, what shares CPU 0 with the server is the stores (they may run on any CPU).',
         'coreBusyPercent: how busy each CPU was from the first transition to the end of draining (/proc/stat), everything on it counted — with --pin, CPU 0 is the server\'s alone and the rest hold the driver, the watcher workers and Redis: a full load-generator CPU means deliveryLatencyMs beyond serverDelayMs is spent waiting for it. coreStealPercent: the share of each CPU the hypervisor gave to another machine while this one was ready to run (steal in /proc/stat; not counted as busy).',
         'loopLagMs: prom-client\'s event-loop delay of each server, one figure per second (its monitor restarts at every scrape): the median and the worst per-second p99, and the worst single delay — GC pauses and long tasks show here.',
         'deliveriesPerSecond: presences received / seconds from the first transition to the last delivery; drainMs: from the last transition sent to the last delivery received.',
@@ -437,14 +437,15 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       }, 1_000);
       const startedAt = epoch();
       const cores0 = cpuTicks();
-      const threads0 = servers.map((server) => schedStat(server.child.pid));
+      const mainThreads = () => sumSchedStats(servers.map((server) => schedStat(server.child.pid)));
+      const threads0 = mainThreads();
       const threadsFrom = performance.now();
       const { transitions, expectedPresences } = await drive(S, label);
       const drivenAt = await drain();
       clearInterval(sampler);
       const cores1 = cpuTicks();
       const threadsMs = performance.now() - threadsFrom;
-      const mainThread = meanShare(servers.map((server, i) => schedBetween(threads0[i], schedStat(server.child.pid), threadsMs)));
+      const mainThread = schedBetween(threads0, mainThreads(), threadsMs * servers.length);
       process.stderr.write(' done\n');
       const after = await Promise.all(servers.map(scrape));
       after.forEach((a, i) => (peakRss[i] = Math.max(peakRss[i]!, a.rss)));
@@ -559,13 +560,6 @@ async function scrape(server: ServerProcess): Promise<Scrape> {
     lagMax: value('nodejs_eventloop_lag_max_seconds'),
     samples,
   };
-}
-
-/** The mean of the processes' shares; undefined unless every one was read. */
-function meanShare(shares: readonly (SchedShare | undefined)[]): SchedShare | undefined {
-  if (shares.length === 0 || !shares.every((x) => x !== undefined)) return undefined;
-  const mean = (key: keyof SchedShare) => round(shares.reduce((sum, x) => sum + x![key], 0) / shares.length, key === 'waitPerSliceMs' ? 3 : 1);
-  return { cpuPercent: mean('cpuPercent'), waitPercent: mean('waitPercent'), waitShareOfReadyPercent: mean('waitShareOfReadyPercent'), waitPerSliceMs: mean('waitPerSliceMs') };
 }
 
 /** Binds every thread of `pid` to `cpus` (a taskset list), or stops the run saying why it cannot. */

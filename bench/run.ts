@@ -646,7 +646,6 @@ function openRunFailures(r: Json): number {
   return ['presences', 'contacts'].reduce((n, q) => n + (numberAt(r, `queries.${q}.errors`) ?? 0) + (numberAt(r, `queries.${q}.wrongPresences`) ?? 0), 0);
 }
 
-/** batch-read's open-loop series (`openLoop` in its file): one row per offered rate, then saturation. */
 /** The judged window's main threads as the scheduler saw them (batch-read files from 2026-12-03 17:00 on), or nothing. */
 function threadsText(half: Json): string {
   const wait = numberAt(half, 'run.serverMainThread.waitPercent');
@@ -658,6 +657,7 @@ function threadsText(half: Json): string {
   );
 }
 
+/** batch-read's open-loop series (`openLoop` in its file): one row per offered rate, then saturation. */
 function batchReadOpenLoop(j: Json): string[] {
   const open = j.openLoop as Json | undefined;
   const series = Array.isArray(open?.results) ? (open.results as Json[]) : [];
@@ -930,7 +930,8 @@ function goals(files: Map<string, Json>): GoalRow[] {
       const p99s = results.map((r) => [r.query, numberAt(r, 'latencyMs.p99')] as const).filter(([, v]) => v !== undefined);
       const half = get(j, 'openLoop.halfSaturation') as Json | null | undefined;
       const judgedRun = half ? (get(half, 'run') as Json | undefined) : undefined;
-      const openRuns = [...(Array.isArray(get(j, 'openLoop.results')) ? (get(j, 'openLoop.results') as Json[]) : []), ...(judgedRun ? [judgedRun] : [])];
+      const series = Array.isArray(get(j, 'openLoop.results')) ? (get(j, 'openLoop.results') as Json[]) : [];
+      const openRuns = [...series, ...(judgedRun ? [judgedRun] : [])];
       const failures =
         results.reduce((n, r) => n + (numberAt(r, 'errors') ?? 0) + (numberAt(r, 'wrongPresences') ?? 0), 0) + openRuns.reduce((n, r) => n + openRunFailures(r), 0);
       const halfP99s = half ? (['presences', 'contacts'] as const).map((q) => [q, numberAt(half, `latencyMs.${q}.p99`)] as const).filter(([, v]) => v !== undefined) : [];
@@ -944,7 +945,6 @@ function goals(files: Map<string, Json>): GoalRow[] {
             : `; the server's JavaScript thread waited for a CPU ${fmt(numberAt(half, 'run.serverMainThread.waitShareOfReadyPercent'))} % of the time it was ready to run`)
         : undefined;
       // Where the goal held: the series' rates whose worst p99 was within it.
-      const series = Array.isArray(get(j, 'openLoop.results')) ? (get(j, 'openLoop.results') as Json[]) : [];
       const within = series.filter((r) => (numberAt(r, 'worstP99Ms') ?? Infinity) <= 20).map((r) => fmt(numberAt(r, 'rate')));
       const holdsText = series.length ? `p99 ≤ 20 ms at ${within.length ? `${within.join(', ')} req/s` : 'none'} of the series' ${series.length} rates (${series.map((r) => fmt(numberAt(r, 'rate'))).join(', ')})` : undefined;
       // The figure judged: open loop at half saturation when present, else the closed loop.

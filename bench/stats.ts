@@ -112,6 +112,16 @@ export interface SchedShare {
   readonly waitPerSliceMs: number;
 }
 
+/**
+ * Several threads' readings as one (their sums), for `schedBetween` over `wallMs × their count`: each
+ * one's mean share, and the wait's share of ready time and per slice pooled. Undefined unless every one
+ * was read.
+ */
+export function sumSchedStats(stats: readonly (SchedStat | undefined)[]): SchedStat | undefined {
+  if (stats.length === 0 || stats.some((x) => x === undefined)) return undefined;
+  return stats.reduce<SchedStat>((sum, x) => ({ runNs: sum.runNs + x!.runNs, waitNs: sum.waitNs + x!.waitNs, slices: sum.slices + x!.slices }), { runNs: 0, waitNs: 0, slices: 0 });
+}
+
 /** One thread between two readings `wallMs` apart; undefined when either reading is missing. */
 export function schedBetween(before: SchedStat | undefined, after: SchedStat | undefined, wallMs: number): SchedShare | undefined {
   if (!before || !after || !(wallMs > 0)) return undefined;

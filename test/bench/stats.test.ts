@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSchedStat, schedBetween, schedStat } from '../../bench/stats.js';
+import { parseSchedStat, schedBetween, schedStat, sumSchedStats } from '../../bench/stats.js';
 
 describe('bench/stats: a thread as the scheduler accounted it', () => {
   it('reads the three numbers of a schedstat file, and nothing else', () => {
@@ -20,6 +20,16 @@ describe('bench/stats: a thread as the scheduler accounted it', () => {
     expect(schedBetween(undefined, after, 1_000)).toBeUndefined();
     expect(schedBetween(before, undefined, 1_000)).toBeUndefined();
     expect(schedBetween(before, after, 0)).toBeUndefined();
+  });
+
+  it('pools several threads into one reading: over their count times the wall time, each one\'s mean share', () => {
+    const a = { runNs: 100_000_000, waitNs: 0, slices: 10 };
+    const b = { runNs: 300_000_000, waitNs: 200_000_000, slices: 30 };
+    const zero = { runNs: 0, waitNs: 0, slices: 0 };
+    expect(sumSchedStats([a, b])).toEqual({ runNs: 400_000_000, waitNs: 200_000_000, slices: 40 });
+    expect(schedBetween(sumSchedStats([zero, zero]), sumSchedStats([a, b]), 1_000 * 2)).toEqual({ cpuPercent: 20, waitPercent: 10, waitShareOfReadyPercent: 33.3, waitPerSliceMs: 5 });
+    expect(sumSchedStats([a, undefined])).toBeUndefined();
+    expect(sumSchedStats([])).toBeUndefined();
   });
 
   it('reads this process\'s main thread, whose run time grows as it computes; a process that is not there reads as unknown', () => {
