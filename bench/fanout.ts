@@ -529,7 +529,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       ...(warmup ? { warmup } : {}),
     };
   } finally {
-    await stopLoad(workers, undefined, () => undefined);
+    await stopLoad(workers, [], () => undefined);
     await Promise.all(servers.map((s) => s.stop()));
     await hot?.purge();
     await hot?.close();

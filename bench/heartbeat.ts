@@ -411,7 +411,7 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     inspector?.close();
-    await stopLoad(workers, server, log);
+    await stopLoad(workers, server ? [server] : [], log);
     try {
       log(`removed ${await purgePrefix(redis, prefix)} Redis keys under ${prefix}`);
     } catch (error) {

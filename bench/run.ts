@@ -38,10 +38,10 @@ interface Scenario {
 const SCENARIOS: readonly Scenario[] = [
   {
     name: 'connections',
-    what: 'Idle graphql-ws device sessions with one viewport subscription each, held by one server process: memory per connection',
-    // 20 000, or fewer where one process may not hold that many files (this machine kind's hard limit
-    // is 20 000; the server needs a few files besides its sockets): fails fast otherwise.
-    args: ['--connections', String(Math.min(20_000, openFilesHardLimit() - 200))],
+    what: 'Idle graphql-ws device sessions with one viewport subscription each, held by the server — one process where its open-files limit allows, else the fewest that do: memory per connection and in all',
+    // The goal's 100 000. This machine kind caps a process at 20 000 files (hard limit; raising it needs
+    // CAP_SYS_RESOURCE), so they are held by 6 processes (--processes auto), their memory summed.
+    args: ['--connections', '100000'],
   },
   {
     name: 'heartbeat',
@@ -351,10 +351,11 @@ const SECTIONS: Record<string, Section> = {
     if (j.error) lines.push(`**The last run failed:** ${fmt(String(j.error).split('\n')[0])}`, '');
     lines.push(
       ...table(
-        ['connections', 'connected', 'connect s', 'connects/s', 'connect p99 ms', 'server RSS before → after MB', 'RSS/conn KB', 'heap/conn KB', 'client RSS MB', 'projected RSS at 100k MB'],
+        ['connections', 'server processes', 'connected', 'connect s', 'connects/s', 'connect p99 ms', 'server RSS before → after MB', 'RSS/conn KB', 'heap/conn KB', 'client RSS MB', 'projected RSS of one process at 100k MB'],
         [
           [
             numberAt(j, 'parameters.connections'),
+            numberAt(j, 'parameters.serverProcesses') ?? 1,
             numberAt(r, 'connected'),
             numberAt(r, 'connectSeconds'),
             numberAt(r, 'connectionsPerSecond'),
@@ -770,15 +771,24 @@ function goals(files: Map<string, Json>): GoalRow[] {
       const perConn = numberAt(j, 'results.server.rssBytesPerConnection', 'verdict.rssBytesPerConnection');
       const n = numberAt(j, 'results.connected', 'parameters.connections');
       const projected = numberAt(j, 'verdict.projectedServerRssAtGoalBytes');
+      const processes = numberAt(j, 'parameters.serverProcesses') ?? 1;
+      const total = numberAt(j, 'results.server.after.rssBytes');
+      const before = numberAt(j, 'results.server.before.rssBytes');
+      const idleBeforeGc = numberAt(j, 'results.server.afterBeforeGc.rssBytes');
       if (perConn === undefined) rows.push({ goal, measured: j.error ? `run failed: ${fmt(String(j.error).split('\n')[0])}` : 'no per-connection figure in the file', met: DASH, source: src('connections') });
       else {
         const perConnOk = perConn <= 40 * 1024;
         const reached = n !== undefined && n >= 100_000;
-        const projectedText = projected === undefined ? '' : `; projected ${fmt(round1(projected / 2 ** 30))} GiB at 100k`;
+        const projectedText = projected === undefined ? '' : `; projected ${fmt(round1(projected / 2 ** 30))} GiB at 100k${processes > 1 ? ' in one process' : ''}`;
+        // Held: the servers' RSS together against 4 GiB (several processes where one may not hold 100k files).
+        const heldText =
+          reached && total !== undefined
+            ? `${fmt(n)} connections held in ${fmt(round1(total / 2 ** 30))} GiB server RSS${processes > 1 ? ` by ${fmt(processes)} processes (one may hold at most ${fmt(numberAt(j, 'results.server.openFilesLimit.soft'))} files on this machine), ${fmt(round1((before ?? Number.NaN) / 2 ** 30))} GiB of it theirs before any connection` : ''}${idleBeforeGc === undefined ? '' : ` (idle before the last compacting GC: ${fmt(round1(idleBeforeGc / 2 ** 30))} GiB)`}; `
+            : '';
         rows.push({
           goal,
-          measured: `${fmt(kb(perConn))} KB RSS per connection at ${fmt(n)} connections${projectedText}`,
-          met: reached ? yesNo(perConnOk && (projected === undefined || projected <= 4 * 2 ** 30)) : perConnOk ? 'per connection **yes**; 100k not run' : yesNo(false),
+          measured: `${heldText}${fmt(kb(perConn))} KB RSS per connection at ${fmt(n)} connections${reached ? '' : projectedText}`,
+          met: reached ? yesNo(perConnOk && total !== undefined && total <= 4 * 2 ** 30) : perConnOk ? 'per connection **yes**; 100k not run' : yesNo(false),
           source: src('connections'),
         });
       }

@@ -599,13 +599,23 @@ export function startWorkers(N: number, workerCount: number, onProgress: (n: num
 /** Opens the workers' sockets (each worker its share of `concurrency` handshakes in flight); their handshake latencies. */
 export function connectAll(
   workers: readonly ClientWorker[],
-  options: { wsUrl: string; concurrency: number; viewport: number; targets: number; perAddress: number; viewports?: string[][]; query?: string; record?: boolean },
+  options: {
+    /** The server every worker connects to, or the server of each worker (by its index). */
+    wsUrl: string | ((worker: number) => string);
+    concurrency: number;
+    viewport: number;
+    targets: number;
+    perAddress: number;
+    viewports?: string[][];
+    query?: string;
+    record?: boolean;
+  },
 ): Promise<Extract<FromWorker, { type: 'connected' }>[]> {
   const { wsUrl, concurrency, viewport, targets, perAddress, viewports, query, record } = options;
   return Promise.all(
-    workers.map((w) =>
+    workers.map((w, i) =>
       w.request(
-        { type: 'connect', wsUrl, from: w.from, to: w.to, concurrency: Math.ceil(concurrency / workers.length), viewport, targets, perAddress, viewports: viewports?.slice(w.from, w.to), query, record },
+        { type: 'connect', wsUrl: typeof wsUrl === 'string' ? wsUrl : wsUrl(i), from: w.from, to: w.to, concurrency: Math.ceil(concurrency / workers.length), viewport, targets, perAddress, viewports: viewports?.slice(w.from, w.to), query, record },
         'connected',
       ),
     ),
@@ -613,7 +623,8 @@ export function connectAll(
 }
 
 /** A progress line every 5 % of N connected (one line when a report crosses several marks). */
-export function connectProgress(N: number, log: (line: string) => void, serverPid: number) {
+export function connectProgress(N: number, log: (line: string) => void, serverPids: number | readonly number[]) {
+  const pids = typeof serverPids === 'number' ? [serverPids] : serverPids;
   let connected = 0;
   let mark = 1;
   let connectStart = 0;
@@ -626,7 +637,7 @@ export function connectProgress(N: number, log: (line: string) => void, serverPi
       if (mark > 20 || connected < Math.ceil((mark * N) / 20)) return;
       while (mark <= 20 && connected >= Math.ceil((mark * N) / 20)) mark++;
       const s = (performance.now() - connectStart) / 1000;
-      log(`${(mark - 1) * 5}%  ${connected}/${N} connected in ${round(s, 1)} s (${Math.round(connected / s)}/s), server RSS ${mb(rssOf(serverPid))} MB`);
+      log(`${(mark - 1) * 5}%  ${connected}/${N} connected in ${round(s, 1)} s (${Math.round(connected / s)}/s), ${pids.length === 1 ? 'server' : `${pids.length} servers'`} RSS ${mb(pids.reduce((sum, pid) => sum + rssOf(pid), 0))} MB`);
     },
   };
 }
@@ -642,13 +653,20 @@ export async function resetWorkers(workers: readonly ClientWorker[]): Promise<vo
  * every close and records the disconnects), then the server stopped (SIGKILL if it is not gone within
  * 60 s), then the workers.
  */
-export async function stopLoad(workers: readonly ClientWorker[], server: ServerProcess | undefined, log: (line: string) => void): Promise<void> {
+export async function stopLoad(workers: readonly ClientWorker[], servers: readonly ServerProcess[], log: (line: string) => void): Promise<void> {
   await resetWorkers(workers);
-  if (server) {
-    log('stopping the server');
-    const kill = setTimeout(() => void server.stop('SIGKILL'), 60_000);
-    await server.stop('SIGTERM');
-    clearTimeout(kill);
+  if (servers.length > 0) {
+    log(servers.length === 1 ? 'stopping the server' : `stopping the ${servers.length} servers`);
+    const t = performance.now();
+    await Promise.all(
+      servers.map(async (server) => {
+        const kill = setTimeout(() => void server.stop('SIGKILL'), 60_000);
+        await server.stop('SIGTERM');
+        clearTimeout(kill);
+      }),
+    );
+    const killed = servers.filter((server) => server.child.signalCode === 'SIGKILL').length;
+    log(`stopped in ${round((performance.now() - t) / 1000, 1)} s${killed ? ` (${killed} killed after 60 s)` : ''}`);
   }
   await Promise.all(workers.map((w) => w.exit()));
 }
