@@ -532,8 +532,9 @@ try {
     const problems = wrong.map((q) => `${q}: ${warm[q].errors} errors, ${warm[q].wrong} wrong presences; first: ${warm[q].firstProblem}`).join('; ');
     const failures = failed.map(([store, n]) => `${n} ${store}-store reads`).join(', ');
     const unavailable = names.reduce((n, q) => n + warm[q].unavailable, 0);
-    // Only store failures: UNKNOWN presences counted by the server, and answers that a store was unavailable.
-    const cold = (failed.length > 0 || unavailable > 0) && names.every((q) => warm[q].errors === warm[q].unavailable) && (failed.length > 0 || names.every((q) => warm[q].wrong === 0));
+    // Only store failures: every error an answer that a store was unavailable, and wrong presences only
+    // where the server counted UNKNOWNs made by a store failure.
+    const cold = names.every((q) => warm[q].errors === warm[q].unavailable && (warm[q].wrong === 0 || failed.length > 0));
     const what = [failures, unavailable > 0 ? `${unavailable} answer${unavailable === 1 ? '' : 's'} that a store was unavailable` : ''].filter(Boolean).join(', ');
     if (!cold || pass >= WARM_PASSES) throw new Error(`warm-up pass ${pass}${pass > 1 ? ` of ${WARM_PASSES}` : ''}: answered wrongly (${problems})${what ? `; store failures: ${what}` : ''}`);
     warnings.push(`warm-up pass ${pass}: store failures (${what}) while the stores warmed up (answered UNKNOWN or unavailable, as designed); the pass was run again`);
@@ -1132,12 +1133,13 @@ async function scrape(target: ServerProcess): Promise<Scrape> {
   };
 }
 
-/** Reads answered UNKNOWN because a store failed between two scrapes, by store (hot, graph); only those that did. */
+/** Reads answered UNKNOWN because a store failed between two scrapes, by store; only the stores that did. */
 function storeFailuresBetween(before: Scrape, after: Scrape): Record<string, number> {
   const by: Record<string, number> = {};
-  for (const store of ['hot', 'graph']) {
-    const n = (metricSum(after.samples, 'presence_store_failures_total', { store }) || 0) - (metricSum(before.samples, 'presence_store_failures_total', { store }) || 0);
-    if (n > 0) by[store] = n;
+  for (const s of after.samples) {
+    if (s.name !== 'presence_store_failures_total') continue;
+    const n = s.value - (metricSum(before.samples, s.name, s.labels) || 0);
+    if (n > 0) by[s.labels.store ?? '?'] = n;
   }
   return by;
 }

@@ -100,6 +100,11 @@ async function scrape(server: ServerProcess): Promise<Scrape> {
   };
 }
 
+/** The fewest server processes that hold `n` sockets under an open-files limit of `limit` each. */
+function processesFor(n: number, limit: number): number {
+  return Math.max(1, Math.ceil(n / Math.max(1, limit - SERVER_FD_RESERVE - SERVER_BASE_FILES)));
+}
+
 /** Several processes' figures as one server's: every field summed. */
 function sumScrapes(scrapes: readonly Scrape[]): Scrape {
   const total = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, cpuSeconds: 0, wsSockets: 0, viewportSubscriptions: 0, watchedUsers: 0 };
@@ -149,10 +154,11 @@ async function coordinator(): Promise<void> {
   // the fewest that do, each holding a contiguous share of the connections — a machine that caps a
   // process below the goal still shows the goal held, the cap said beside the figures.
   const serverFileLimit = openFilesLimit('self')?.soft ?? Number.POSITIVE_INFINITY;
-  const P = values.processes === 'auto' ? Math.max(1, Math.ceil(N / Math.max(1, serverFileLimit - SERVER_FD_RESERVE - SERVER_BASE_FILES))) : Number(values.processes);
+  const P = values.processes === 'auto' ? processesFor(N, serverFileLimit) : Number(values.processes);
   // Workers a multiple of P, so that each worker's connections all go to one server.
   const workerCount = P * Math.ceil(clientWorkers / P);
-  const shareOf = (k: number) => ({ from: Math.floor((k * N) / P), to: Math.floor(((k + 1) * N) / P) });
+  /** Connections of each server: [k·N/P, (k+1)·N/P), the ranges of its workers (startWorkers splits N the same way). */
+  const shares = Array.from({ length: P }, (_, k) => Math.floor(((k + 1) * N) / P) - Math.floor((k * N) / P));
   const serverOfWorker = (w: number) => Math.floor(w / (workerCount / P));
   const parameters = {
     connections: N,
@@ -200,7 +206,7 @@ async function coordinator(): Promise<void> {
   try {
     await redis.connect();
     const redisBefore = await redisUsedMemory(redis);
-    log(`server: ${P === 1 ? 'one process' : `${P} processes (one may hold at most ${serverFileLimit} files here), ${Math.floor(N / P) === Math.ceil(N / P) ? N / P : `${Math.floor(N / P)}–${Math.ceil(N / P)}`} connections each`}, Redis prefix ${prefix}, embedded graph and last-seen, heap limit ${serverHeapMb} MB`);
+    log(`server: ${P === 1 ? 'one process' : `${P} processes (one may hold at most ${serverFileLimit} files here), ${[...new Set([Math.min(...shares), Math.max(...shares)])].join('–')} connections each`}, Redis prefix ${prefix}, embedded graph and last-seen, heap limit ${serverHeapMb} MB`);
     // Started one after another, so each reads its code without the others competing for the CPUs.
     for (let k = 0; k < P; k++) {
       const srv = await race(
@@ -233,7 +239,9 @@ async function coordinator(): Promise<void> {
       }
       return figures;
     };
-    /** Each server's figures, one after another. */
+    /** Every server's figures as they are now, summed. */
+    const scrapeAll = async (): Promise<Scrape> => sumScrapes(await race(Promise.all(servers.map((srv) => scrape(srv)))));
+    /** Each server's figures after full collections, one after another. */
     const measure = async (): Promise<Scrape[]> => {
       const each: Scrape[] = [];
       for (let k = 0; k < P; k++) each.push(await measureOne(servers[k]!, inspectors[k]!));
@@ -243,7 +251,7 @@ async function coordinator(): Promise<void> {
     // Can each server hold its share of sockets? (Its open-files limit is inherited from this process.)
     const serverLimit = openFilesLimit(pids[0]!);
     for (let k = 0; k < P; k++) {
-      const roomIssue = serverRoomProblem(pids[k]!, shareOf(k).to - shareOf(k).from);
+      const roomIssue = serverRoomProblem(pids[k]!, shares[k]!);
       if (roomIssue) fatal(`server ${k}: ${roomIssue}`);
     }
     watchdog = setInterval(() => {
@@ -281,18 +289,18 @@ async function coordinator(): Promise<void> {
     const done = await race(connectAll(workers, { wsUrl: (i) => servers[serverOfWorker(i)]!.wsUrl, concurrency, viewport: V, targets: T, perAddress }));
     const connectSeconds = (performance.now() - connectStart) / 1000;
     const latency = summary(done.flatMap((d) => d.latencies));
-    const atConnected = sumScrapes(await race(Promise.all(servers.map((srv) => scrape(srv)))));
+    const atConnected = await scrapeAll();
     log(`all ${N} connected in ${round(connectSeconds, 1)} s (${Math.round(N / connectSeconds)}/s); idle ${idleSeconds} s`);
 
     await race(delay(idleSeconds * 1000));
-    const idleEnd = sumScrapes(await race(Promise.all(servers.map((srv) => scrape(srv)))));
+    const idleEnd = await scrapeAll();
     const afterEach = await measure();
     const after = sumScrapes(afterEach);
     const serverOpenAfter = pids.map((pid) => openFiles(pid));
     const clients = await race(Promise.all(workers.map((w) => w.request({ type: 'stats' }, 'stats'))));
     const redisAfter = await redisUsedMemory(redis);
     afterEach.forEach((a, k) => {
-      const share = shareOf(k).to - shareOf(k).from;
+      const share = shares[k]!;
       if (a.wsSockets !== share || (V > 0 && a.viewportSubscriptions !== share)) {
         fatal(`server ${k} counts ${a.wsSockets} sockets and ${a.viewportSubscriptions} viewport subscriptions, expected ${share} and ${V > 0 ? share : 0}`);
       }
@@ -312,7 +320,7 @@ async function coordinator(): Promise<void> {
     const withinTotal = after.rss <= GOAL.maxServerRssBytes;
     const capNote =
       !reached && serverLimit && serverLimit.hard < GOAL.connections + SERVER_FD_RESERVE
-        ? ` (one process may hold at most ${serverLimit.hard} files here — open-files hard limit ${serverLimit.hard}; --processes ${Math.ceil(GOAL.connections / (serverLimit.hard - SERVER_FD_RESERVE - SERVER_BASE_FILES))} holds it in several)`
+        ? ` (one process may hold at most ${serverLimit.hard} files here — open-files hard limit ${serverLimit.hard}; --processes ${processesFor(GOAL.connections, serverLimit.hard)} holds it in several)`
         : '';
     const held =
       P === 1
@@ -367,11 +375,11 @@ async function coordinator(): Promise<void> {
         ...(P > 1
           ? {
               perProcess: afterEach.map((a, k) => ({
-                connections: shareOf(k).to - shareOf(k).from,
+                connections: shares[k]!,
                 rssBytesBefore: beforeEach[k]!.rss,
                 rssBytesAfter: a.rss,
-                rssBytesPerConnection: Math.round((a.rss - beforeEach[k]!.rss) / (shareOf(k).to - shareOf(k).from)),
-                heapUsedBytesPerConnection: Math.round((a.heapUsed - beforeEach[k]!.heapUsed) / (shareOf(k).to - shareOf(k).from)),
+                rssBytesPerConnection: Math.round((a.rss - beforeEach[k]!.rss) / shares[k]!),
+                heapUsedBytesPerConnection: Math.round((a.heapUsed - beforeEach[k]!.heapUsed) / shares[k]!),
               })),
             }
           : {}),

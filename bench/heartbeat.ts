@@ -277,7 +277,7 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
       inspector = await race(Inspector.connect(url));
     }
 
-    const progress = connectProgress(N, log, pid);
+    const progress = connectProgress(N, log, [pid]);
     workers = startWorkers(N, workerCount, progress.onProgress, (message) => abort(new Error(message)));
     // Tokens only: the socket's connection_init registers each user (app.registerUser).
     await race(Promise.all(workers.map((w) => w.request({ type: 'register', url: null, from: w.from, to: w.to, concurrency: 1 }, 'registered'))));

@@ -623,8 +623,7 @@ export function connectAll(
 }
 
 /** A progress line every 5 % of N connected (one line when a report crosses several marks). */
-export function connectProgress(N: number, log: (line: string) => void, serverPids: number | readonly number[]) {
-  const pids = typeof serverPids === 'number' ? [serverPids] : serverPids;
+export function connectProgress(N: number, log: (line: string) => void, pids: readonly number[]) {
   let connected = 0;
   let mark = 1;
   let connectStart = 0;
