@@ -8,6 +8,7 @@
  *   npm run bench:connections -- [--connections 20000] [--processes auto] [--viewport 20] [--targets 1000]
  *                                [--concurrency 500] [--per-address auto] [--idle-seconds 5] [--max-seconds 600]
  *                                [--server-heap-mb 8192] [--max-total-gib 16] [--heap-snapshot <file>]
+ *                                [--drop-seconds 120] [--profile <dir>]
  *                                [--redis redis://127.0.0.1:6379]
  *
  * Several processes share the one Redis (one prefix) as a deployment's do; each has its own embedded
@@ -35,10 +36,17 @@
  * fresh server, once after registration ("before"), once after all N are connected and idle ("after").
  * bytes per connection = (after − before) / N. The idle RSS before that GC is reported too.
  *
+ * Then the storm: every client socket reset at once (a region's network drops). Timed until the servers
+ * have counted every disconnect (presence_disconnects_total: recorded, the device in its grace window, or
+ * failed, left to expire by its TTL), at most --drop-seconds (120), with their CPU per disconnect;
+ * --profile <dir> writes each server's CPU profile of that span.
+ *
  * Bounded: --max-seconds (default 600) for the whole run, --max-total-gib (default 16) of RSS for the
  * server and the clients together; everything is closed, the server stopped and its keys removed.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
@@ -67,6 +75,10 @@ import {
   targetOf,
   type ClientWorker,
   perAddressFor,
+  metricSum,
+  parseMetrics,
+  resetWorkers,
+  type Sample,
 } from './ws-load.js';
 
 const GOAL = { connections: 100_000, maxBytesPerConnection: 40_960, maxServerRssBytes: 4 * 2 ** 30 } as const;
@@ -82,12 +94,15 @@ interface Scrape {
   wsSockets: number;
   viewportSubscriptions: number;
   watchedUsers: number;
+  disconnectsRecorded: number;
+  disconnectsFailed: number;
 }
 
 
 async function scrape(server: ServerProcess): Promise<Scrape> {
   const text = await getText(`${server.url}/metrics`);
   const value = (name: string) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)`, 'm'))?.[1] ?? Number.NaN);
+  const samples = parseMetrics(text);
   return {
     rss: value('process_resident_memory_bytes'),
     heapUsed: value('nodejs_heap_size_used_bytes'),
@@ -97,7 +112,15 @@ async function scrape(server: ServerProcess): Promise<Scrape> {
     wsSockets: value('presence_ws_sockets'),
     viewportSubscriptions: value('presence_viewport_subscriptions'),
     watchedUsers: value('presence_watched_users'),
+    disconnectsRecorded: countOf(samples, 'presence_disconnects_total', { outcome: 'recorded' }),
+    disconnectsFailed: countOf(samples, 'presence_disconnects_total', { outcome: 'failed' }),
   };
+}
+
+/** A labelled counter's value, 0 before its first count (it has no sample until then). */
+function countOf(samples: readonly Sample[], name: string, match: Readonly<Record<string, string>>): number {
+  const value = metricSum(samples, name, match);
+  return Number.isNaN(value) ? 0 : value;
 }
 
 /** The fewest server processes that hold `n` sockets under an open-files limit of `limit` each. */
@@ -107,7 +130,7 @@ function processesFor(n: number, limit: number): number {
 
 /** Several processes' figures as one server's: every field summed. */
 function sumScrapes(scrapes: readonly Scrape[]): Scrape {
-  const total = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, cpuSeconds: 0, wsSockets: 0, viewportSubscriptions: 0, watchedUsers: 0 };
+  const total = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, cpuSeconds: 0, wsSockets: 0, viewportSubscriptions: 0, watchedUsers: 0, disconnectsRecorded: 0, disconnectsFailed: 0 };
   for (const s of scrapes) for (const k of Object.keys(total) as (keyof Scrape)[]) total[k] += s[k];
   return total;
 }
@@ -133,6 +156,8 @@ async function coordinator(): Promise<void> {
       'server-heap-mb': { type: 'string', default: '8192' },
       'max-total-gib': { type: 'string', default: '16' },
       'heap-snapshot': { type: 'string' },
+      'drop-seconds': { type: 'string', default: '120' },
+      profile: { type: 'string' },
       processes: { type: 'string', default: 'auto' },
       redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     },
@@ -147,6 +172,8 @@ async function coordinator(): Promise<void> {
   const serverHeapMb = Number(values['server-heap-mb']);
   const maxTotalBytes = Number(values['max-total-gib']) * 2 ** 30;
   const heapSnapshot = values['heap-snapshot'];
+  const dropSeconds = Math.min(Number(values['drop-seconds']), 600);
+  const profileDir = values.profile;
   const log = (line: string) => process.stderr.write(`[connections] ${line}\n`);
 
   const { clientLimit, workerCount: clientWorkers, addressCount, addresses } = clientPlan(N, perAddress);
@@ -170,6 +197,7 @@ async function coordinator(): Promise<void> {
     serverProcesses: P,
     clientProcesses: workerCount,
     idleSeconds,
+    dropSeconds,
     maxSeconds,
     serverHeapMb,
     stores: { hot: 'redis', graph: 'embedded', lastSeen: 'embedded' },
@@ -184,6 +212,7 @@ async function coordinator(): Promise<void> {
   if (!Number.isSafeInteger(N) || N < 1) fatal('--connections must be a whole number ≥ 1');
   if (!Number.isSafeInteger(V) || V < 0 || V > 200) fatal('--viewport must be 0–200 (0: device sessions without a subscription)');
   if (!Number.isSafeInteger(T) || T < Math.max(V, 1)) fatal('--targets must be ≥ --viewport');
+  if (!(dropSeconds > 0)) fatal('--drop-seconds must be a number > 0');
   if (!Number.isSafeInteger(P) || P < 1 || P > Math.min(N, 32)) fatal('--processes must be "auto" or a whole number from 1 to 32, at most --connections');
   const addressIssue = addressProblem(perAddress, addressCount);
   if (addressIssue) fatal(addressIssue);
@@ -248,6 +277,62 @@ async function coordinator(): Promise<void> {
       return each;
     };
 
+    /**
+     * The storm: every client socket reset at once, as when a region's network drops. Each server handles
+     * its share of closes and records each device's disconnect (its grace window) in the hot store; timed
+     * until every disconnect is counted, recorded or failed (presence_disconnects_total), at most
+     * --drop-seconds. With --profile, a CPU profile of each server over that span.
+     */
+    const dropAll = async () => {
+      if (profileDir) {
+        for (const insp of inspectors) {
+          await race(insp.call('Profiler.enable'));
+          await race(insp.call('Profiler.setSamplingInterval', { interval: 500 }));
+          await race(insp.call('Profiler.start'));
+        }
+      }
+      const start = await scrapeAll();
+      log(`dropping all ${N} connections at once`);
+      const t0 = performance.now();
+      await race(resetWorkers(workers));
+      let closedMs: number | null = null;
+      let last = start;
+      const counted = (s: Scrape) => s.disconnectsRecorded + s.disconnectsFailed - start.disconnectsRecorded - start.disconnectsFailed;
+      while (performance.now() - t0 < dropSeconds * 1000) {
+        await race(delay(100));
+        last = await scrapeAll();
+        if (closedMs === null && last.wsSockets === 0) closedMs = performance.now() - t0;
+        if (counted(last) >= N) break;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const complete = counted(last) >= N;
+      if (profileDir) {
+        mkdirSync(profileDir, { recursive: true });
+        for (const [k, insp] of inspectors.entries()) {
+          const { profile } = await race(insp.call<{ profile: unknown }>('Profiler.stop'));
+          writeFileSync(join(profileDir, `connections-drop-${N}-p${k}.cpuprofile`), JSON.stringify(profile));
+        }
+      }
+      const recorded = last.disconnectsRecorded - start.disconnectsRecorded;
+      const failed = last.disconnectsFailed - start.disconnectsFailed;
+      log(
+        complete
+          ? `all ${N} disconnects recorded in ${round(seconds, 1)} s (${Math.round(N / seconds)}/s; sockets closed after ${round((closedMs ?? 0) / 1000, 1)} s)${failed ? `, ${failed} failed` : ''}`
+          : `only ${recorded + failed} of ${N} disconnects counted after --drop-seconds ${dropSeconds}`,
+      );
+      return {
+        sockets: N,
+        complete,
+        recorded,
+        failed,
+        closedSeconds: closedMs === null ? null : round(closedMs / 1000, 2),
+        recordedSeconds: complete ? round(seconds, 2) : null,
+        disconnectsPerSecond: complete ? Math.round(N / seconds) : null,
+        serverCpuSeconds: round(last.cpuSeconds - start.cpuSeconds, 2),
+        serverCpuMsPerDisconnect: round(((last.cpuSeconds - start.cpuSeconds) * 1000) / N, 3),
+      };
+    };
+
     // Can each server hold its share of sockets? (Its open-files limit is inherited from this process.)
     const serverLimit = openFilesLimit(pids[0]!);
     for (let k = 0; k < P; k++) {
@@ -310,6 +395,7 @@ async function coordinator(): Promise<void> {
       await race(inspectors[0]!.heapSnapshot(heapSnapshot));
     }
 
+    const drop = await dropAll();
     const rssPerConnection = (after.rss - before.rss) / N;
     const heapPerConnection = (after.heapUsed - before.heapUsed) / N;
     const clientRss = clients.reduce((sum, c) => sum + c.rss, 0) + rssOf('self');
@@ -393,6 +479,7 @@ async function coordinator(): Promise<void> {
         updatesWhileIdle: clients.reduce((sum, c) => sum + c.updates, 0),
         openFilesLimit: clientLimit,
       },
+      drop,
       redis: { usedMemoryDeltaBytes: redisAfter - redisBefore, note: 'shared instance: other runs may move it' },
       peakTotalRssBytes: peakTotalRss,
       runSeconds: round((performance.now() - started) / 1000, 1),

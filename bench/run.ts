@@ -369,6 +369,17 @@ const SECTIONS: Record<string, Section> = {
         ],
       ),
     );
+    const drop = get(r, 'drop') as Json | undefined;
+    if (drop) {
+      lines.push(
+        '',
+        `**Then all dropped at once** (every client socket reset together, as when a region's network goes): ` +
+          (drop.complete
+            ? `the server${numberAt(j, 'parameters.serverProcesses') === 1 ? '' : 's'} counted all ${fmt(numberAt(drop, 'sockets'))} disconnects in ${fmt(numberAt(drop, 'recordedSeconds'))} s (${fmt(numberAt(drop, 'disconnectsPerSecond'))}/s; every socket's close handled after ${fmt(numberAt(drop, 'closedSeconds'))} s), `
+            : `only ${fmt((numberAt(drop, 'recorded') ?? 0) + (numberAt(drop, 'failed') ?? 0))} of ${fmt(numberAt(drop, 'sockets'))} disconnects counted within ${fmt(numberAt(j, 'parameters.dropSeconds'))} s, `) +
+          `${fmt(numberAt(drop, 'recorded'))} recorded (each device in its grace window) and ${fmt(numberAt(drop, 'failed'))} failed (left to expire by TTL); ${fmt(numberAt(drop, 'serverCpuMsPerDisconnect'))} ms of server CPU per disconnect.`,
+      );
+    }
     const verdict = verdictOf(j);
     if (verdict) lines.push('', `Verdict: ${verdict}`);
     return [...lines, ...producedBy(j)];

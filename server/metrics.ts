@@ -5,6 +5,8 @@ export interface Metrics {
   readonly registry: Registry;
   readonly transitions: Counter<'cause'>;
   readonly heartbeats: Counter<'effect'>;
+  /** Device sessions whose socket closed, by outcome: recorded in the hot store, or failed (TTL expiry). */
+  readonly disconnects: Counter<'outcome'>;
   /** Time to handle one heartbeat (device claim, decision, commit), by path. */
   readonly heartbeatSeconds: Histogram<'path'>;
   readonly sockets: Gauge;
@@ -75,6 +77,12 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
     },
     transitions: new Counter({ name: 'presence_transitions_total', help: 'Transitions made by this process', labelNames: ['cause'], registers: [registry] }),
     heartbeats: new Counter({ name: 'presence_heartbeats_total', help: 'Heartbeats handled, by store effect', labelNames: ['effect'], registers: [registry] }),
+    disconnects: new Counter({
+      name: 'presence_disconnects_total',
+      help: 'Device sessions whose socket closed, by outcome: recorded (the device entered its grace window in the hot store) or failed (not recorded; the device expires by its TTL)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
     heartbeatSeconds: new Histogram({
       name: 'presence_heartbeat_seconds',
       help: 'Time to handle one heartbeat (claim, decide, commit), by path: gateway refresh or the heartbeat mutation',

@@ -56,8 +56,8 @@ export class ContendedError extends Error {
   }
 }
 
-/** What became of one device of a `refresh` batch. */
-export type RefreshOutcome =
+/** What became of one device of a batch (`refresh`, `disconnectAll`). */
+export type DeviceOutcome =
   | { readonly ok: true; readonly effect: Applied['effect']; readonly transition: Transition | null }
   | { readonly ok: false; readonly error: unknown };
 
@@ -141,7 +141,7 @@ export class PresenceService {
    * expiry or auto-idle that is due — get a full `heartbeat` each. The devices were bound to their users
    * when their sockets connected. One outcome per device, in order; never throws.
    */
-  async refresh(devices: readonly DeviceRefresh[]): Promise<RefreshOutcome[]> {
+  async refresh(devices: readonly DeviceRefresh[]): Promise<DeviceOutcome[]> {
     const now = this.clock();
     let refreshed: boolean[];
     try {
@@ -150,13 +150,10 @@ export class PresenceService {
       return devices.map(() => ({ ok: false, error }));
     }
     return Promise.all(
-      devices.map((d, i): RefreshOutcome | Promise<RefreshOutcome> =>
+      devices.map((d, i): DeviceOutcome | Promise<DeviceOutcome> =>
         refreshed[i]
           ? { ok: true, effect: 'refresh', transition: null }
-          : this.heartbeat(d.userId, d.deviceId, d.platform).then(
-              (applied) => ({ ok: true, effect: applied.effect, transition: applied.transition }),
-              (error: unknown) => ({ ok: false, error }),
-            ),
+          : outcomeOf(this.heartbeat(d.userId, d.deviceId, d.platform)),
       ),
     );
   }
@@ -164,6 +161,22 @@ export class PresenceService {
   /** The device's socket closed: online for the grace window more, then offline unless it reconnects. */
   disconnect(userId: UserId, deviceId: DeviceId): Promise<Applied> {
     return this.run(userId, (now) => ({ type: 'disconnect', deviceId, now }));
+  }
+
+  /**
+   * Many sockets closed (the gateway, in batches): the users' stored states are read in one hot-store
+   * read (one call per partition), then each device's disconnect is decided and committed on its own —
+   * a compare-and-set that reads its user afresh if anyone wrote meanwhile (another device of the same
+   * user in the batch, say). One outcome per device, in order; never throws.
+   */
+  async disconnectAll(devices: readonly { readonly userId: UserId; readonly deviceId: DeviceId }[]): Promise<DeviceOutcome[]> {
+    let loaded: Map<UserId, UserState>;
+    try {
+      loaded = await this.#hot.load(devices.map((d) => d.userId));
+    } catch (error) {
+      return devices.map(() => ({ ok: false, error }));
+    }
+    return Promise.all(devices.map(({ userId, deviceId }) => outcomeOf(this.run(userId, (now) => ({ type: 'disconnect', deviceId, now }), { loaded }))));
   }
 
   /** Graceful: that device is offline now. Unknown devices are a no-op (effect `none`). */
@@ -267,12 +280,18 @@ export class PresenceService {
    *   after many refreshes that moved its expiry in the store only.
    * @param options.reindex store even a decision that changes nothing (the sweeper: it ends the claim
    *   and re-indexes the next auto-idle).
+   * @param options.loaded stored states just read for a batch (a user absent from it has none): the
+   *   first attempt decides from it instead of reading.
    */
-  async run(userId: UserId, command: (now: number) => Command, options: { reindex?: boolean; fromCommitted?: boolean } = {}): Promise<Applied> {
-    let current = options.fromCommitted ? this.#committed.get(userId) : undefined;
-    let cached = current !== undefined;
+  async run(
+    userId: UserId,
+    command: (now: number) => Command,
+    options: { reindex?: boolean; fromCommitted?: boolean; loaded?: ReadonlyMap<UserId, UserState> } = {},
+  ): Promise<Applied> {
+    let current = options.fromCommitted ? this.#committed.get(userId) : options.loaded?.get(userId);
+    let cached = options.fromCommitted === true && current !== undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (attempt > 0 || !cached) {
+      if (attempt > 0 || !(cached || options.loaded)) {
         current = (await this.#hot.load([userId])).get(userId);
         cached = false;
       }
@@ -334,4 +353,12 @@ function coldRecord(userId: UserId, seen: DurableLastSeen | undefined): Presence
     published: Object.freeze({ status: 'OFFLINE', platforms: NO_PLATFORMS, lastSeen: seen?.bucket ?? null }),
     version: seen?.version ?? 0,
   });
+}
+
+/** A use case's result as a batch outcome. */
+function outcomeOf(applying: Promise<Applied>): Promise<DeviceOutcome> {
+  return applying.then(
+    (applied) => ({ ok: true, effect: applied.effect, transition: applied.transition }),
+    (error: unknown) => ({ ok: false, error }),
+  );
 }

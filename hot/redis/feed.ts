@@ -18,6 +18,8 @@ export class RedisFeed implements PresenceFeed {
   #handler: ((userId: UserId, event: FeedEvent) => void) | null = null;
   #received = 0;
   #wasConnected = false;
+  /** Users unlistened this turn of the event loop, unsubscribed together at its end (`#unsubscribeLater`). */
+  #leaving: { readonly userIds: UserId[]; readonly done: Promise<void> } | null = null;
 
   constructor(subscriber: Redis, space: KeySpace, mode: 'interest' | 'all' = 'interest') {
     this.#sub = subscriber;
@@ -70,7 +72,32 @@ export class RedisFeed implements PresenceFeed {
   async unlisten(userIds: readonly UserId[]): Promise<void> {
     const gone = userIds.filter((id) => this.#listening.delete(id));
     if (this.#mode === 'all') return;
-    if (gone.length > 0 && this.#sub.status === 'ready') await this.#sub.unsubscribe(...gone.map((id) => userChannel(this.#space, id)));
+    if (gone.length > 0 && this.#sub.status === 'ready') await this.#unsubscribeLater(gone);
+  }
+
+  /**
+   * One UNSUBSCRIBE for every user unlistened in this turn of the event loop, not one per caller: when
+   * thousands of sockets close together, each subscription's unwatch was a command (and a write) of its
+   * own. A user listened to again before it goes out is left subscribed; one listened to again after
+   * is subscribed again behind it on the same connection, so Redis applies both in order. Messages for
+   * a user not listened to are dropped on arrival either way.
+   */
+  #unsubscribeLater(userIds: readonly UserId[]): Promise<void> {
+    if (this.#leaving) {
+      this.#leaving.userIds.push(...userIds);
+      return this.#leaving.done;
+    }
+    const leaving: UserId[] = [...userIds];
+    const done = new Promise<void>((resolve, reject) => {
+      setImmediate(() => {
+        this.#leaving = null;
+        const channels = leaving.filter((id) => !this.#listening.has(id)).map((id) => userChannel(this.#space, id));
+        if (channels.length === 0 || this.#sub.status !== 'ready') return resolve();
+        this.#sub.unsubscribe(...channels).then(() => resolve(), reject);
+      });
+    });
+    this.#leaving = { userIds: leaving, done };
+    return done;
   }
 
   onEvent(handler: (userId: UserId, event: FeedEvent) => void): void {

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { HotStore } from '../../hot/port.js';
+import { StoreUnavailableError } from '../../presence/index.js';
 import { embeddedStores } from '../../server/stores.js';
 import { connectWs, gql, record, type WsSession } from '../support/clients.js';
 import { switchable } from '../support/faults.js';
@@ -155,5 +156,68 @@ describe('the gateway\'s refresh of open device sessions', () => {
       await Promise.all(sessions.map((s) => s.dispose().catch(() => undefined)));
       await t.dispose();
     }
+  });
+});
+
+describe('the gateway\'s record of closed sockets', () => {
+  /** Long timings: nothing expires or is swept while a test looks, so only a recorded close moves an expiry this near. */
+  const TIMING = { PRESENCE_HEARTBEAT_MS: '20000', PRESENCE_JITTER_MS: '1000', PRESENCE_TTL_MS: '60000', PRESENCE_GRACE_MS: '15000' };
+
+  /** An embedded hot store whose next `failLoads` loads fail as a Redis command timeout would. */
+  function flakyHot() {
+    const inner = embeddedStores().hot;
+    const control = { failLoads: 0, loads: 0 };
+    // Over switchable's proxy, whose methods run on the store itself (its private fields intact).
+    const hot: HotStore = Object.assign(Object.create(switchable<HotStore>(inner, 'hot').store) as HotStore, {
+      load: (...args: Parameters<HotStore['load']>) => {
+        control.loads++;
+        if (control.failLoads > 0) {
+          control.failLoads--;
+          return Promise.reject(new StoreUnavailableError('hot'));
+        }
+        return inner.load(...args);
+      },
+    });
+    return { hot, control };
+  }
+
+  async function closeOne(failLoads: number) {
+    const { hot, control } = flakyHot();
+    const t = await startTestServer({ stores: { ...embeddedStores(), hot }, env: TIMING });
+    try {
+      const device = connectWs(t.wsUrl, { authorization: `Bearer ${await t.token('alice')}`, deviceId: 'alice-laptop', platform: 'DESKTOP' });
+      await device.connected;
+      control.failLoads = failLoads;
+      control.loads = 0;
+      const closedFrom = Date.now();
+      await device.dispose();
+      const counts = async () => {
+        const text = await (await fetch(`${t.url}/metrics`)).text();
+        const count = (outcome: string) => Number(text.match(new RegExp(`^presence_disconnects_total\\{outcome="${outcome}"\\} (\\d+)`, 'm'))?.[1] ?? 0);
+        return { recorded: count('recorded'), failed: count('failed') };
+      };
+      await expect.poll(async () => Object.values(await counts()).reduce((a, b) => a + b), { timeout: 10_000, interval: 20 }).toBe(1);
+      const device0 = Object.values((await hot.load(['alice'])).get('alice')!.devices)[0]!;
+      return { counts: await counts(), loads: control.loads, closedFrom, expiresAt: device0.expiresAt };
+    } finally {
+      await t.dispose();
+    }
+  }
+
+  it('should go round once more when recording a disconnect fails, and record it then', async () => {
+    const { counts, loads, closedFrom, expiresAt } = await closeOne(1);
+    expect(counts).toEqual({ recorded: 1, failed: 0 });
+    // The failed read, the retry's read, and the test's own.
+    expect(loads).toBe(2 + 1);
+    // In its grace window (its close + 15 s), not left to its 60 s heartbeat TTL.
+    expect(expiresAt).toBeGreaterThanOrEqual(closedFrom + 15_000);
+    expect(expiresAt).toBeLessThanOrEqual(Date.now() + 15_000);
+  });
+
+  it('should count a disconnect failed after its second failure and leave the device to its TTL', async () => {
+    const { counts, loads, closedFrom, expiresAt } = await closeOne(2);
+    expect(counts).toEqual({ recorded: 0, failed: 1 });
+    expect(loads).toBe(2 + 1);
+    expect(expiresAt).toBeGreaterThan(closedFrom + 40_000);
   });
 });

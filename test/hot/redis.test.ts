@@ -209,6 +209,44 @@ describe('RedisHotStore reads and refreshes over many partitions', () => {
   });
 });
 
+describe('the Redis presence feed', () => {
+  it('should unsubscribe every user unlistened in one turn with one command, and keep hearing one listened to again', async () => {
+    const { store, dispose } = await redisHotStore();
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      const heard: string[] = [];
+      store.feed.onEvent((userId) => heard.push(userId));
+      const ids = Array.from({ length: 50 }, (_, i) => `u${i}`);
+      await store.feed.listen(ids);
+      const channel = (id: string) => userChannel(store.keySpace, id);
+      const subscribers = async (id: string) => Number(((await admin.pubsub('NUMSUB', channel(id))) as [string, number])[1]);
+      expect(await subscribers('u0')).toBe(1);
+      // As when fifty subscriptions close together: fifty unlistens in one turn, and u7 listened to again.
+      const port = Number(new URL(TEST_REDIS_URL).port || 6379);
+      const spy = vi.spyOn(net.Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown }, '_writeGeneric');
+      try {
+        await Promise.all([...ids.map((id) => store.feed.unlisten([id])), store.feed.listen(['u7'])]);
+        // u7's SUBSCRIBE and one UNSUBSCRIBE for the other 49.
+        expect(spy.mock.contexts.filter((socket) => (socket as net.Socket).remotePort === port)).toHaveLength(2);
+      } finally {
+        spy.mockRestore();
+      }
+      expect(await subscribers('u0')).toBe(0);
+      expect(await subscribers('u49')).toBe(0);
+      expect(await subscribers('u7')).toBe(1);
+      for (const id of ['u0', 'u7', 'u49']) await admin.publish(channel(id), JSON.stringify({ type: 'visibility', userId: id }));
+      await expect.poll(() => heard).toEqual(['u7']);
+      // Listened to again after the UNSUBSCRIBE went out: subscribed again.
+      await store.feed.listen(['u0']);
+      await admin.publish(channel('u0'), JSON.stringify({ type: 'visibility', userId: 'u0' }));
+      await expect.poll(() => heard).toEqual(['u7', 'u0']);
+    } finally {
+      admin.disconnect();
+      await dispose();
+    }
+  });
+});
+
 describe('the Redis visibility feed', () => {
   it('should hear another process\'s change as soon as listen resolves, and after its connection dropped and came back', async () => {
     const prefix = testPrefix();

@@ -147,6 +147,43 @@ describe('PresenceService', () => {
     expect(counted.calls).toEqual({ load: 1, commit: 1 });
   });
 
+  it('should record a batch of disconnects from one read, re-reading only a user written meanwhile', async () => {
+    const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
+    const { service, clock } = setup(counted.store);
+    await service.heartbeat('u1', 'd1', 'WEB');
+    await service.heartbeat('u1', 'd3', 'MOBILE');
+    await service.heartbeat('u2', 'd2', 'WEB');
+    clock.now += 100;
+    counted.reset();
+    const outcomes = await service.disconnectAll([
+      { userId: 'u1', deviceId: 'd1' },
+      { userId: 'u2', deviceId: 'd2' },
+      // u1's second device: its first attempt was decided from the batch's read, which u1's first
+      // device's commit has made stale, so it reads u1 again and retries.
+      { userId: 'u1', deviceId: 'd3' },
+      // Never seen: nothing to record.
+      { userId: 'u3', deviceId: 'dx' },
+    ]);
+    expect(outcomes.map((o) => o.ok && o.effect)).toEqual(['write', 'write', 'write', 'none']);
+    expect(counted.calls).toEqual({ load: 2, commit: 4 });
+    expect(counted.args.load![0]).toEqual([['u1', 'u2', 'u1', 'u3']]);
+    const graceEnd = clock.now + timing.graceMs;
+    expect((await service.state('u1')).devices).toMatchObject({ d1: { expiresAt: graceEnd }, d3: { expiresAt: graceEnd } });
+    expect((await service.state('u2')).devices).toMatchObject({ d2: { expiresAt: graceEnd } });
+  });
+
+  it('should refuse a batch of disconnects as a whole when the hot store is down, and never throw', async () => {
+    const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
+    const { service } = setup(counted.store);
+    await service.heartbeat('u1', 'd1', 'WEB');
+    const before = await service.state('u1');
+    counted.down = true;
+    const outcomes = await service.disconnectAll([{ userId: 'u1', deviceId: 'd1' }]);
+    expect(outcomes).toEqual([{ ok: false, error: expect.objectContaining({ name: 'StoreUnavailableError' }) }]);
+    counted.down = false;
+    expect(await service.state('u1')).toEqual(before);
+  });
+
   it('should commit a heartbeat that reports activity: it moves the last activity, not only timers', async () => {
     const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
     const { service, clock } = setup(counted.store);
