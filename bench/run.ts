@@ -77,6 +77,13 @@ const SCENARIOS: readonly Scenario[] = [
     args: ['--users', '200', '--watchers', '1000', '--contacts', '100', '--viewport', '20', '--processes', '1', '--modes', 'viewport', '--seconds', '8', '--rate', '100,250,500,1000,1500,2000,3000', '--pin', '--windows', '3'],
   },
   {
+    name: 'frame-floor',
+    what:
+      "The floor under fan-out's cost per frame: what writing one graphql-ws `next` frame to a loopback WebSocket costs a process with nothing else to do — ws.send, a raw socket write of the same bytes, and a control without the write",
+    // 1 000 sockets as fanout-saturation's watchers, 30 000 frames/s (about its frame ceiling), pinned as it is.
+    args: ['--sockets', '1000', '--rate', '30000', '--seconds', '4', '--rounds', '2', '--pin'],
+  },
+  {
     name: 'batch-read',
     what: '`presences(userIds: 500)` and `contacts(first: 100)` over HTTP, closed loop (concurrent clients re-sending at once) and open loop (requests on a schedule at fixed rates), one server process',
     // Closed loop, then the open-loop rates on the same setup (one bulk load for all), then half of the
@@ -582,6 +589,30 @@ const SECTIONS: Record<string, Section> = {
         ],
       ),
       ...(typeof j.note === 'string' ? ['', fmt(j.note)] : []),
+      ...producedBy(j),
+    ];
+  },
+
+  'frame-floor'(j) {
+    const rows = Array.isArray(j.results) ? (j.results as Json[]) : [];
+    return [
+      ...parametersLine(j),
+      ...table(
+        ['variant', 'frames', 'frames read', 'frames/s', 'CPU µs per frame', 'of it user', 'of it system', 'over the control', 'share of a core at the rate', 'frames per core-second'],
+        rows.map((r) => [
+          String(r.variant),
+          numberAt(r, 'frames'),
+          numberAt(r, 'framesRead'),
+          numberAt(r, 'framesPerSecond'),
+          numberAt(r, 'cpuUsPerFrame'),
+          numberAt(r, 'userUsPerFrame'),
+          numberAt(r, 'systemUsPerFrame'),
+          numberAt(r, 'cpuUsPerFrameOverControl'),
+          numberAt(r, 'coreShareAtRate'),
+          numberAt(r, 'framesPerCoreSecond'),
+        ]),
+      ),
+      ...(typeof j.summary === 'string' ? ['', j.summary] : []),
       ...producedBy(j),
     ];
   },
