@@ -45,7 +45,6 @@
  * server and the clients together; everything is closed, the server stopped and its keys removed.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -100,9 +99,8 @@ interface Scrape {
 
 
 async function scrape(server: ServerProcess): Promise<Scrape> {
-  const text = await getText(`${server.url}/metrics`);
-  const value = (name: string) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)`, 'm'))?.[1] ?? Number.NaN);
-  const samples = parseMetrics(text);
+  const samples = parseMetrics(await getText(`${server.url}/metrics`));
+  const value = (name: string) => metricSum(samples, name);
   return {
     rss: value('process_resident_memory_bytes'),
     heapUsed: value('nodejs_heap_size_used_bytes'),
@@ -284,13 +282,7 @@ async function coordinator(): Promise<void> {
      * --drop-seconds. With --profile, a CPU profile of each server over that span.
      */
     const dropAll = async () => {
-      if (profileDir) {
-        for (const insp of inspectors) {
-          await race(insp.call('Profiler.enable'));
-          await race(insp.call('Profiler.setSamplingInterval', { interval: 500 }));
-          await race(insp.call('Profiler.start'));
-        }
-      }
+      if (profileDir) for (const insp of inspectors) await race(insp.startProfile());
       const start = await scrapeAll();
       log(`dropping all ${N} connections at once`);
       const t0 = performance.now();
@@ -306,13 +298,7 @@ async function coordinator(): Promise<void> {
       }
       const seconds = (performance.now() - t0) / 1000;
       const complete = counted(last) >= N;
-      if (profileDir) {
-        mkdirSync(profileDir, { recursive: true });
-        for (const [k, insp] of inspectors.entries()) {
-          const { profile } = await race(insp.call<{ profile: unknown }>('Profiler.stop'));
-          writeFileSync(join(profileDir, `connections-drop-${N}-p${k}.cpuprofile`), JSON.stringify(profile));
-        }
-      }
+      if (profileDir) for (const [k, insp] of inspectors.entries()) await race(insp.stopProfile(join(profileDir, `connections-drop-${N}-p${k}.cpuprofile`)));
       const recorded = last.disconnectsRecorded - start.disconnectsRecorded;
       const failed = last.disconnectsFailed - start.disconnectsFailed;
       log(

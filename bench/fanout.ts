@@ -21,9 +21,7 @@
  * its viewport. Same watchers, same viewports, same subscription document, same transitions.
  * Bounded: one run per mode, S ≤ 60 s, at most 30 s of draining; everything it created is removed.
  */
-import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -38,7 +36,7 @@ import { PresenceService } from '../service/presence.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
 import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
-import { commandLine, corePercent, cpuTicks, DEPLOYED_ENV, environment, round, schedBetween, schedStat, sumSchedStats, summary } from './stats.js';
+import { commandLine, corePercent, cpuTicks, DEPLOYED_ENV, environment, pin, round, schedBetween, schedStat, sumSchedStats, summary } from './stats.js';
 import {
   BENCH_JWT_SECRET,
   bucketsBetween,
@@ -410,11 +408,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
 
     // --profile: a CPU profile of each server over the measured windows and their drains only.
     const inspectors = values.profile && mode !== 'peer' ? await Promise.all(servers.map((srv) => Inspector.connect(srv.output().match(/Debugger listening on (ws:\/\/\S+)/)![1]!))) : [];
-    for (const inspector of inspectors) {
-      await inspector.call('Profiler.enable');
-      await inspector.call('Profiler.setSamplingInterval', { interval: 500 });
-      await inspector.call('Profiler.start');
-    }
+    for (const inspector of inspectors) await inspector.startProfile();
     /** Every window's delivery latencies together (kept only when there are several windows). */
     const pooled: number[] = [];
     /** One measured window: S seconds driven, drained, and every figure of it. */
@@ -498,9 +492,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       committedAt.clear();
     }
     for (const [i, inspector] of inspectors.entries()) {
-      const { profile } = await inspector.call<{ profile: unknown }>('Profiler.stop');
-      mkdirSync(values.profile!, { recursive: true });
-      writeFileSync(join(values.profile!, `fanout-${mode}-${T}-p${i}.cpuprofile`), JSON.stringify(profile));
+      await inspector.stopProfile(join(values.profile!, `fanout-${mode}-${T}-p${i}.cpuprofile`));
       inspector.close();
     }
     // Several windows: the figures of the median one by delivery p99 (the lower middle of an even count),
@@ -560,15 +552,6 @@ async function scrape(server: ServerProcess): Promise<Scrape> {
     lagMax: value('nodejs_eventloop_lag_max_seconds'),
     samples,
   };
-}
-
-/** Binds every thread of `pid` to `cpus` (a taskset list), or stops the run saying why it cannot. */
-function pin(pid: number, cpus: string): void {
-  try {
-    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'pipe' });
-  } catch (error) {
-    throw new Error(`--pin: taskset could not bind pid ${pid} to CPU ${cpus} (${(error as Error).message.split('\n')[0]}); run without --pin`);
-  }
 }
 
 /** One histogram of several processes' buckets (same bounds). */

@@ -21,14 +21,14 @@
  * does in the writer's system call. --pin: this process on CPU 0, the reader on the others (taskset), as
  * bench:fanout-saturation --pin places its server and watchers.
  */
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { WebSocket, WebSocketServer } from 'ws';
-import { commandLine, environment, round } from './stats.js';
+import { commandLine, environment, pin, round } from './stats.js';
 
 type ToReader = { type: 'count' } | { type: 'exit' };
 type FromReader = { type: 'ready' } | { type: 'count'; frames: number; bytes: number } | { type: 'failed'; message: string };
@@ -81,10 +81,6 @@ function wireFrame(text: string): Buffer {
   if (payload.length >= 65_536) throw new Error('frame too large for this bench');
   const header = payload.length < 126 ? Buffer.from([0x81, payload.length]) : Buffer.from([0x81, 126, payload.length >> 8, payload.length & 0xff]);
   return Buffer.concat([header, payload]);
-}
-
-function pin(pid: number, cpus: string): void {
-  execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'pipe' });
 }
 
 async function main(): Promise<void> {

@@ -42,7 +42,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -301,11 +301,7 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
     const machineA = machineCpu();
     const clientA = clientCpu();
     const outputA = srv.output().length;
-    if (inspector) {
-      await race(inspector.call('Profiler.enable'));
-      await race(inspector.call('Profiler.setSamplingInterval', { interval: 500 }));
-      await race(inspector.call('Profiler.start'));
-    }
+    if (inspector) await race(inspector.startProfile());
     const serverCpuA = cpuSecondsOf(pid);
     for (let left = seconds * 1000; left > 0; ) {
       const step = Math.min(5_000, left);
@@ -316,10 +312,8 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
     }
     let profileFile: string | undefined;
     if (inspector) {
-      const { profile } = await race(inspector.call<{ profile: unknown }>('Profiler.stop'));
-      mkdirSync(resolve(values.profile!), { recursive: true });
       profileFile = join(resolve(values.profile!), `heartbeat-gateway-${H}ms.cpuprofile`);
-      writeFileSync(profileFile, JSON.stringify(profile));
+      await race(inspector.stopProfile(profileFile));
       log(`CPU profile of the window: ${profileFile}`);
     }
     const b = await scrape();

@@ -217,3 +217,12 @@ export function recordGcPauses(): { since(from: number, to?: number): { totalMs:
     },
   };
 }
+
+/** Binds every thread of `pid` to `cpus` (a taskset list), or stops the run saying why it cannot. */
+export function pin(pid: number, cpus: string): void {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`--pin: taskset could not bind pid ${pid} to CPU ${cpus} (${(error as Error).message.split('\n')[0]}); run without --pin`);
+  }
+}

@@ -15,11 +15,11 @@
  * This file is also the client worker's entry: `ClientWorker` forks it with WORKER_ENV set.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import WebSocket from 'ws';
@@ -727,6 +727,20 @@ export class Inspector {
     this.on('HeapProfiler.addHeapSnapshotChunk', (params) => out.write(params.chunk as string));
     await this.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
     await new Promise<void>((resolve, reject) => out.end((error?: Error | null) => (error ? reject(error) : resolve())));
+  }
+
+  /** Starts V8's CPU profiler in the inspected process (a sample every 500 µs). */
+  async startProfile(): Promise<void> {
+    await this.call('Profiler.enable');
+    await this.call('Profiler.setSamplingInterval', { interval: 500 });
+    await this.call('Profiler.start');
+  }
+
+  /** Stops the profiler and writes what it sampled to `file` (a `.cpuprofile`; its folder is made). */
+  async stopProfile(file: string): Promise<void> {
+    const { profile } = await this.call<{ profile: unknown }>('Profiler.stop');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(profile));
   }
 
   close(): void {
