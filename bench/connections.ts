@@ -39,7 +39,7 @@
  * Then the storm: every client socket reset at once (a region's network drops). Timed until the servers
  * have counted every disconnect (presence_disconnects_total: recorded, the device in its grace window, or
  * failed, left to expire by its TTL), at most --drop-seconds (120), with their CPU per disconnect;
- * --profile <dir> writes each server's CPU profile of that span.
+ * --profile <dir> writes each server's CPU profile of that span, and one of the connect phase.
  *
  * Bounded: --max-seconds (default 600) for the whole run, --max-total-gib (default 16) of RSS for the
  * server and the clients together; everything is closed, the server stopped and its keys removed.
@@ -355,10 +355,12 @@ async function coordinator(): Promise<void> {
 
     log(`connecting ${N} device sessions (viewport ${V}) from ${workerCount} client process(es) over ${addressCount} source address(es), ${concurrency} in flight`);
     const cpuBefore = before.cpuSeconds;
+    if (profileDir) for (const insp of inspectors) await race(insp.startProfile());
     const connectStart = performance.now();
     progress.start();
     const done = await race(connectAll(workers, { wsUrl: (i) => servers[serverOfWorker(i)]!.wsUrl, concurrency, viewport: V, targets: T, perAddress }));
     const connectSeconds = (performance.now() - connectStart) / 1000;
+    if (profileDir) for (const [k, insp] of inspectors.entries()) await race(insp.stopProfile(join(profileDir, `connections-connect-${N}-p${k}.cpuprofile`)));
     const latency = summary(done.flatMap((d) => d.latencies));
     const atConnected = await scrapeAll();
     log(`all ${N} connected in ${round(connectSeconds, 1)} s (${Math.round(N / connectSeconds)}/s); idle ${idleSeconds} s`);

@@ -6,6 +6,10 @@
  * for up to a minute (never past its `exp`) instead of checked again: the signature check is a WebCrypto
  * job on the thread pool, and it was about 3 % of the server's CPU under bench:batch-read. Only tokens
  * that passed are held; a rejected one is checked again each time it is sent.
+ *
+ * The HS256 secret is imported as a WebCrypto key once: given the raw bytes, jose imports them again for
+ * every token, which was as much as the check itself (together 11 % of a server's CPU while a thousand
+ * sockets a second connected, each with a token of its own).
  */
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
@@ -44,8 +48,13 @@ export interface VerifierOptions {
 }
 
 export function createVerifier(config: Pick<Config, 'auth' | 'jwtIssuer' | 'jwtAudience'>, options: VerifierOptions = {}): Verifier {
-  const key: Uint8Array | JWTVerifyGetKey =
-    config.auth.kind === 'secret' ? new TextEncoder().encode(config.auth.secret) : createRemoteJWKSet(new URL(config.auth.url));
+  const secret =
+    config.auth.kind === 'secret'
+      ? crypto.subtle.importKey('raw', new TextEncoder().encode(config.auth.secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['verify'])
+      : null;
+  // Awaited by every check; a failure (none is known for a non-empty secret) is each check's to report.
+  secret?.catch(() => undefined);
+  const jwks: JWTVerifyGetKey | null = config.auth.kind === 'jwks' ? createRemoteJWKSet(new URL(config.auth.url)) : null;
   const algorithms = config.auth.kind === 'secret' ? ['HS256'] : undefined;
   const clock = options.clock ?? Date.now;
   const holdMs = options.holdMs ?? 60_000;
@@ -67,12 +76,8 @@ export function createVerifier(config: Pick<Config, 'auth' | 'jwtIssuer' | 'jwtA
     }
     try {
       stats.checked++;
-      const { payload } = await jwtVerify(token, key as Uint8Array, {
-        algorithms,
-        issuer: config.jwtIssuer,
-        audience: config.jwtAudience,
-        currentDate: new Date(now),
-      });
+      const options = { algorithms, issuer: config.jwtIssuer, audience: config.jwtAudience, currentDate: new Date(now) };
+      const { payload } = secret ? await jwtVerify(token, await secret, options) : await jwtVerify(token, jwks!, options);
       if (!isUserId(payload.sub)) throw new AuthError('invalid', 'token has no valid "sub" (the user id)');
       const identity: Identity = { userId: payload.sub, expiresAt: payload.exp === undefined ? null : payload.exp * 1000 };
       held?.set(token, identity, { ttl: Math.min(holdMs, (identity.expiresAt ?? Infinity) - now) });

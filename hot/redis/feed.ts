@@ -8,10 +8,13 @@ import type { Redis } from 'ioredis';
 import { StoreUnavailableError, type UserId } from '../../presence/index.js';
 import type { FeedEvent, PresenceFeed, VisibilityFeed } from '../port.js';
 import { userChannel, userOfChannel, userOfVisibilityChannel, visibilityChannel, type KeySpace } from './keys.js';
+import { TurnWrites } from './turn.js';
 
 export class RedisFeed implements PresenceFeed {
   readonly #sub: Redis;
   readonly #space: KeySpace;
+  /** SUBSCRIBEs of one turn leave in one write (each connecting socket's viewport is a listen). */
+  readonly #writes: TurnWrites;
   /** `all`: hear every user's changes (the eager baseline), with one pattern subscription. */
   readonly #mode: 'interest' | 'all';
   readonly #listening = new Set<UserId>();
@@ -21,10 +24,11 @@ export class RedisFeed implements PresenceFeed {
   /** Users unlistened this turn of the event loop, unsubscribed together at its end (`#unsubscribeLater`). */
   #leaving: { readonly userIds: UserId[]; readonly done: Promise<void> } | null = null;
 
-  constructor(subscriber: Redis, space: KeySpace, mode: 'interest' | 'all' = 'interest') {
+  constructor(subscriber: Redis, space: KeySpace, mode: 'interest' | 'all' = 'interest', writes = new TurnWrites(subscriber)) {
     this.#sub = subscriber;
     this.#space = space;
     this.#mode = mode;
+    this.#writes = writes;
     // The store connects before making the feed: an already open connection counts as connected.
     this.#wasConnected = subscriber.status === 'ready';
     if (mode === 'all' && this.#wasConnected) subscriber.psubscribe(`${space.prefix}ch:*`).catch(() => undefined);
@@ -66,7 +70,10 @@ export class RedisFeed implements PresenceFeed {
     for (const id of fresh) this.#listening.add(id);
     // While disconnected, the 'ready' handler subscribes everything on reconnect.
     if (this.#mode === 'all') return;
-    if (fresh.length > 0 && this.#sub.status === 'ready') await this.#sub.subscribe(...fresh.map((id) => userChannel(this.#space, id)));
+    if (fresh.length > 0 && this.#sub.status === 'ready') {
+      this.#writes.hold();
+      await this.#sub.subscribe(...fresh.map((id) => userChannel(this.#space, id)));
+    }
   }
 
   async unlisten(userIds: readonly UserId[]): Promise<void> {
@@ -93,6 +100,7 @@ export class RedisFeed implements PresenceFeed {
         this.#leaving = null;
         const channels = leaving.filter((id) => !this.#listening.has(id)).map((id) => userChannel(this.#space, id));
         if (channels.length === 0 || this.#sub.status !== 'ready') return resolve();
+        this.#writes.hold();
         this.#sub.unsubscribe(...channels).then(() => resolve(), reject);
       });
     });
@@ -119,6 +127,7 @@ export class RedisFeed implements PresenceFeed {
 export class RedisVisibilityFeed implements VisibilityFeed {
   readonly #sub: Redis;
   readonly #space: KeySpace;
+  readonly #writes: TurnWrites;
   /** Listened users → their SUBSCRIBE (settled once acknowledged). */
   readonly #listening = new Map<UserId, Promise<void>>();
   #handler: ((userId: UserId | null) => void) | null = null;
@@ -126,9 +135,10 @@ export class RedisVisibilityFeed implements VisibilityFeed {
   /** The re-subscription after a reconnect: nothing is heard before it is acknowledged. */
   #resubscribed: Promise<void> = Promise.resolve();
 
-  constructor(subscriber: Redis, space: KeySpace) {
+  constructor(subscriber: Redis, space: KeySpace, writes = new TurnWrites(subscriber)) {
     this.#sub = subscriber;
     this.#space = space;
+    this.#writes = writes;
     this.#wasConnected = subscriber.status === 'ready';
     subscriber.on('message', (channel: string) => {
       const userId = userOfVisibilityChannel(space, channel);
@@ -161,7 +171,10 @@ export class RedisVisibilityFeed implements VisibilityFeed {
 
   async unlisten(userIds: readonly UserId[]): Promise<void> {
     const gone = userIds.filter((id) => this.#listening.delete(id));
-    if (gone.length > 0 && this.#sub.status === 'ready') await this.#sub.unsubscribe(...gone.map((id) => visibilityChannel(this.#space, id)));
+    if (gone.length > 0 && this.#sub.status === 'ready') {
+      this.#writes.hold();
+      await this.#sub.unsubscribe(...gone.map((id) => visibilityChannel(this.#space, id)));
+    }
   }
 
   onChange(handler: (userId: UserId | null) => void): void {
@@ -170,6 +183,7 @@ export class RedisVisibilityFeed implements VisibilityFeed {
 
   async #subscribe(userIds: readonly UserId[]): Promise<void> {
     try {
+      this.#writes.hold();
       await this.#sub.subscribe(...userIds.map((id) => visibilityChannel(this.#space, id)));
     } catch (error) {
       throw new StoreUnavailableError('hot', { cause: error });

@@ -11,6 +11,7 @@ import { RedisFeed, RedisVisibilityFeed } from './feed.js';
 import { allPartitions, deviceKey, partitionOf, userChannel, visibilityChannel, type KeySpace } from './keys.js';
 import { RedisOutbox, throwFirst } from './outbox.js';
 import { claimDueKeysArgs, commitKeysArgs, defineScripts, loadKeysArgs, recordsKeys, refreshKeysArgs, type ScriptedRedis } from './scripts.js';
+import { TurnWrites } from './turn.js';
 
 export interface RedisHotStoreOptions {
   readonly url: string;
@@ -43,6 +44,8 @@ export class RedisHotStore implements HotStore {
   readonly #subscriber: Redis;
   readonly #space: KeySpace;
   readonly #ttlMs: number;
+  /** Commands issued in one turn of the event loop leave in one write. */
+  readonly #writes: TurnWrites;
   /** Round trips so far, so tests can prove batching. */
   roundTrips = 0;
 
@@ -51,8 +54,10 @@ export class RedisHotStore implements HotStore {
     this.#subscriber = subscriber;
     this.#space = space;
     this.#ttlMs = ttlMs;
-    this.feed = new RedisFeed(subscriber, space, feed);
-    this.visibility = new RedisVisibilityFeed(subscriber, space);
+    this.#writes = new TurnWrites(redis);
+    const subscriberWrites = new TurnWrites(subscriber);
+    this.feed = new RedisFeed(subscriber, space, feed, subscriberWrites);
+    this.visibility = new RedisVisibilityFeed(subscriber, space, subscriberWrites);
     this.outbox = new RedisOutbox(redis, space);
   }
 
@@ -70,8 +75,8 @@ export class RedisHotStore implements HotStore {
       // Reconnect forever, backing off to 2 s with jitter so a fleet does not reconnect in lockstep.
       retryStrategy: (times: number) => Math.min(2_000, 50 * 2 ** Math.min(times, 6)) * (0.5 + Math.random() / 2),
     } as const;
-    // No auto-pipelining: the calls one read makes together leave in one write anyway (#together corks
-    // the socket while they are issued), without a Pipeline object per tick. (Auto-pipelining also used to
+    // No auto-pipelining: the commands of a turn leave in one write anyway (TurnWrites corks the socket
+    // until the turn ends), without a Pipeline object per tick. (Auto-pipelining also used to
     // promote every command's data to V8's old generation, 22 KB per 500-key read, until patches/ made
     // ioredis's Pipeline stop defining a `length` accessor per instance: `npm run bench:redis-gc`.)
     const prefix = options.prefix ?? 'presence:';
@@ -191,20 +196,14 @@ export class RedisHotStore implements HotStore {
 
   /**
    * The calls `issue` makes without waiting for any (one script call per partition), as one round trip:
-   * issued with the command connection's socket corked, so they leave in one write rather than one each
-   * (a 500-id read is 16 calls, and their 16 writes were 6 % of a busy server's CPU in bench:batch-read,
-   * each a syscall that also runs Redis's side of loopback, besides 16 reads for Redis), then waited for
-   * together. Replies are untouched: each call still settles on its own.
+   * they leave in this turn's one write (TurnWrites) rather than one write each — a 500-id read is 16
+   * calls, and their 16 writes were 6 % of a busy server's CPU in bench:batch-read, each a syscall that
+   * also runs Redis's side of loopback, besides 16 reads for Redis — then are waited for together.
+   * Replies are untouched: each call still settles on its own.
    */
   async #together(issue: () => Promise<void>[]): Promise<void> {
-    const socket = this.#redis.status === 'ready' ? this.#redis.stream : undefined;
-    socket?.cork();
-    let calls: Promise<void>[];
-    try {
-      calls = issue();
-    } finally {
-      socket?.uncork();
-    }
+    this.#writes.hold();
+    const calls = issue();
     await this.#guard(() => Promise.all(calls));
   }
 
@@ -227,6 +226,7 @@ export class RedisHotStore implements HotStore {
 
   async #guard<T>(run: () => Promise<T>): Promise<T> {
     this.roundTrips++;
+    this.#writes.hold();
     try {
       return await run();
     } catch (error) {

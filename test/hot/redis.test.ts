@@ -163,20 +163,28 @@ describe('presence_refresh.lua', () => {
   });
 });
 
-describe('RedisHotStore reads and refreshes over many partitions', () => {
-  /** Runs `call`, counting the socket writes (write or writev syscalls) this process makes to Redis meanwhile. */
-  async function writesDuring<T>(call: () => Promise<T>): Promise<{ value: T; writes: number }> {
-    const port = Number(new URL(TEST_REDIS_URL).port || 6379);
-    const proto = net.Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown };
-    const spy = vi.spyOn(proto, '_writeGeneric');
-    try {
-      const value = await call();
-      return { value, writes: spy.mock.contexts.filter((socket) => (socket as net.Socket).remotePort === port).length };
-    } finally {
-      spy.mockRestore();
-    }
+/**
+ * Runs `call`, counting the socket writes (write or writev syscalls) this process makes to Redis
+ * meanwhile, and keeping what they wrote (the RESP text of the commands).
+ */
+async function writesDuring<T>(call: () => Promise<T>): Promise<{ value: T; writes: number; text: string }> {
+  const port = Number(new URL(TEST_REDIS_URL).port || 6379);
+  const proto = net.Socket.prototype as unknown as { _writeGeneric: (writev: boolean, data: unknown) => unknown };
+  const spy = vi.spyOn(proto, '_writeGeneric');
+  try {
+    const value = await call();
+    const toRedis = spy.mock.calls.filter((_, i) => (spy.mock.contexts[i] as net.Socket).remotePort === port);
+    const text = toRedis
+      .flatMap(([writev, data]) => (writev ? (data as ({ chunk: unknown } | Buffer)[]).map((d) => (Buffer.isBuffer(d) ? d : d.chunk)) : [data]))
+      .map(String)
+      .join('');
+    return { value, writes: toRedis.length, text };
+  } finally {
+    spy.mockRestore();
   }
+}
 
+describe('RedisHotStore reads and refreshes over many partitions', () => {
   it('should send one call per partition, all in one socket write, and answer each user', async () => {
     const { store, dispose } = await redisHotStore({ partitions: 16 });
     try {
@@ -209,6 +217,54 @@ describe('RedisHotStore reads and refreshes over many partitions', () => {
   });
 });
 
+describe('one write per turn of the event loop', () => {
+  it('should send the commands many callers issue in one turn in one socket write, each answered in order', async () => {
+    const { store, dispose } = await redisHotStore();
+    try {
+      await store.ping();
+      // As when a thousand sockets connect at once: each claims its device on its own, in the same turn.
+      const claims = await writesDuring(() =>
+        Promise.all([
+          ...Array.from({ length: 50 }, (_, i) => store.claimDevice(`u${i}`, `d${i}`)),
+          // The same device claimed again by another user in the same turn: the first claim went first.
+          store.claimDevice('intruder', 'd7'),
+        ]),
+      );
+      expect(claims.writes).toBe(1);
+      expect(claims.value.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => `u${i}`));
+      expect(claims.value[50]).toBe('u7');
+      // Issued in separate turns, they leave separately.
+      const apart = await writesDuring(async () => {
+        await store.claimDevice('u1', 'd1');
+        await store.claimDevice('u2', 'd2');
+      });
+      expect(apart.writes).toBe(2);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('should subscribe every user listened to in one turn in one write, and hear each of them', async () => {
+    const { store, dispose } = await redisHotStore();
+    const admin = new Redis(TEST_REDIS_URL);
+    try {
+      await store.ping();
+      const heard: string[] = [];
+      store.feed.onEvent((userId) => heard.push(userId));
+      const ids = Array.from({ length: 30 }, (_, i) => `w${i}`);
+      const listened = await writesDuring(() => Promise.all([...ids.map((id) => store.feed.listen([id])), store.visibility.listen(['w0', 'w1'])]));
+      expect(listened.writes).toBe(1);
+      const counts = (await admin.pubsub('NUMSUB', ...ids.map((id) => userChannel(store.keySpace, id)))) as (string | number)[];
+      expect(counts.filter((_, i) => i % 2 === 1).map(Number)).toEqual(ids.map(() => 1));
+      for (const id of ['w0', 'w29']) await admin.publish(userChannel(store.keySpace, id), JSON.stringify({ type: 'visibility', userId: id }));
+      await expect.poll(() => heard).toEqual(['w0', 'w29']);
+    } finally {
+      admin.disconnect();
+      await dispose();
+    }
+  });
+});
+
 describe('the Redis presence feed', () => {
   it('should unsubscribe every user unlistened in one turn with one command, and keep hearing one listened to again', async () => {
     const { store, dispose } = await redisHotStore();
@@ -222,15 +278,11 @@ describe('the Redis presence feed', () => {
       const subscribers = async (id: string) => Number(((await admin.pubsub('NUMSUB', channel(id))) as [string, number])[1]);
       expect(await subscribers('u0')).toBe(1);
       // As when fifty subscriptions close together: fifty unlistens in one turn, and u7 listened to again.
-      const port = Number(new URL(TEST_REDIS_URL).port || 6379);
-      const spy = vi.spyOn(net.Socket.prototype as unknown as { _writeGeneric: (...args: unknown[]) => unknown }, '_writeGeneric');
-      try {
-        await Promise.all([...ids.map((id) => store.feed.unlisten([id])), store.feed.listen(['u7'])]);
-        // u7's SUBSCRIBE and one UNSUBSCRIBE for the other 49.
-        expect(spy.mock.contexts.filter((socket) => (socket as net.Socket).remotePort === port)).toHaveLength(2);
-      } finally {
-        spy.mockRestore();
-      }
+      const left = await writesDuring(() => Promise.all([...ids.map((id) => store.feed.unlisten([id])), store.feed.listen(['u7'])]));
+      // u7's SUBSCRIBE and one UNSUBSCRIBE for the other 49, in the turn's one write.
+      expect(left.writes).toBe(1);
+      expect(left.text.match(/\r\nunsubscribe\r\n/gi)).toHaveLength(1);
+      expect(left.text.match(/\r\nsubscribe\r\n/gi)).toHaveLength(1);
       expect(await subscribers('u0')).toBe(0);
       expect(await subscribers('u49')).toBe(0);
       expect(await subscribers('u7')).toBe(1);

@@ -1,6 +1,6 @@
 /** The token verifier: a token that passed is reused for a while, never past its expiry; a rejected one never. */
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { AuthError, createVerifier, signToken } from '../../server/auth.js';
 
 const SECRET = 'verifier-test-secret-0123456789abcdef';
@@ -71,6 +71,25 @@ describe('createVerifier', () => {
     expect(await reason(verify(noSubject))).toBe('invalid');
     expect(await reason(verify(noSubject))).toBe('invalid');
     expect(verify.stats).toEqual({ checked: 4, reused: 0 });
+  });
+
+  it('should import the secret once, not once per token checked, and still refuse any other algorithm', async () => {
+    const imports = vi.spyOn(crypto.subtle, 'importKey');
+    try {
+      const verify = createVerifier(config, { clock: () => T0 });
+      // Twenty users connecting, each with a token of their own: twenty signature checks.
+      const tokens = await Promise.all(Array.from({ length: 20 }, (_, i) => signToken(SECRET, `user-${i}`, { now: T0 })));
+      const before = imports.mock.calls.length;
+      const identities = await Promise.all(tokens.map((token) => verify(token)));
+      expect(identities.map((identity) => identity.userId)).toEqual(tokens.map((_, i) => `user-${i}`));
+      expect(verify.stats.checked).toBe(20);
+      expect(imports.mock.calls.length - before).toBe(0);
+      // The same secret under HS384 is not a token of this server.
+      const hs384 = await new SignJWT({}).setProtectedHeader({ alg: 'HS384' }).setSubject('alice').setExpirationTime(Math.floor(T0 / 1000) + 3600).sign(new TextEncoder().encode(SECRET));
+      expect(await reason(verify(hs384))).toBe('invalid');
+    } finally {
+      imports.mockRestore();
+    }
   });
 
   it('should hold at most maxHeld tokens, and none with 0', async () => {
