@@ -8,7 +8,7 @@
  *   npm run bench:connections -- [--connections 20000] [--processes auto] [--viewport 20] [--targets 1000]
  *                                [--concurrency 500] [--per-address auto] [--idle-seconds 5] [--max-seconds 600]
  *                                [--server-heap-mb 8192] [--max-total-gib 16] [--heap-snapshot <file>]
- *                                [--drop-seconds 120] [--profile <dir>]
+ *                                [--drop-seconds 120] [--profile <dir>] [--server-flags="<node flags for the servers>"]
  *                                [--redis redis://127.0.0.1:6379]
  *
  * Several processes share the one Redis (one prefix) as a deployment's do; each has its own embedded
@@ -156,6 +156,7 @@ async function coordinator(): Promise<void> {
       'heap-snapshot': { type: 'string' },
       'drop-seconds': { type: 'string', default: '120' },
       profile: { type: 'string' },
+      'server-flags': { type: 'string', default: '' },
       processes: { type: 'string', default: 'auto' },
       redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     },
@@ -240,7 +241,7 @@ async function coordinator(): Promise<void> {
         spawnServer(
           { ...DEPLOYED_ENV, REDIS_URL: values.redis, REDIS_PREFIX: prefix, NEO4J_URI: '', DATABASE_URL: '', DEMO_SEED: 'false', JWT_SECRET, LOG_LEVEL: 'warn' },
           60_000,
-          { nodeFlags: [`--max-old-space-size=${serverHeapMb}`, '--expose-gc', '--inspect=127.0.0.1:0'] },
+          { nodeFlags: [`--max-old-space-size=${serverHeapMb}`, '--expose-gc', '--inspect=127.0.0.1:0', ...values['server-flags'].split(/\s+/).filter(Boolean)] },
         ),
       );
       servers.push(srv);
