@@ -3,7 +3,7 @@
  * `bench/results/<scenario>.json`, then renders `bench/RESULTS.md` (and `bench/results/fanout.svg`)
  * from every JSON file in `bench/results/` — including ones this run did not touch.
  *
- *   npm run bench                              # every scenario, with the defaults below (about 24 minutes on 2 cores)
+ *   npm run bench                              # every scenario, with the defaults below (about 21 minutes on 2 cores)
  *   npm run bench -- batch-read                # one scenario with its defaults
  *   npm run bench -- batch-read --seconds 30   # … arguments after the name are appended (a repeated flag: the last wins)
  *   npm run bench -- heartbeat,offline         # several, with their defaults
@@ -31,7 +31,7 @@ interface Scenario {
   readonly name: string;
   /** What it measures, one line (shown in RESULTS.md). */
   readonly what: string;
-  /** Defaults sized for this project's 2-core machines: the whole suite takes about 24 minutes (24.0 at 3d2f103 on 2026-12-03: 6.7 of them holding and dropping the 100 000 connections on 6 processes, batch-read's 60 s judged window and fan-out's three windows per rate included). */
+  /** Defaults sized for this project's 2-core machines: the whole suite takes about 21 minutes (21.0 at 195309b on 2026-12-04: 4.1 of them holding and dropping the 100 000 connections on 6 processes, batch-read's 60 s judged window and fan-out's three windows per rate included). */
   readonly args: readonly string[];
 }
 
@@ -1108,7 +1108,7 @@ function render(): void {
     '## How to read and reproduce',
     '',
     '- Every figure below comes from one JSON file in [`results/`](results/), printed by a scenario script in `bench/` and kept by',
-    '  `npm run bench` (all scenarios, about 24 minutes on 2 cores) or `npm run bench -- <scenario> [args]` (one;',
+    '  `npm run bench` (all scenarios, about 21 minutes on 2 cores) or `npm run bench -- <scenario> [args]` (one;',
     '  the args are appended to its defaults). `npm run bench -- --render` rebuilds this page from the files without running anything.',
     '- Under each table is the command that produced it: run that to reproduce the row. Scenarios clean up after themselves',
     '  (Redis prefix, Neo4j namespace, Postgres schema) and target loopback only.',
