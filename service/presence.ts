@@ -176,7 +176,13 @@ export class PresenceService {
     } catch (error) {
       return devices.map(() => ({ ok: false, error }));
     }
-    return Promise.all(devices.map(({ userId, deviceId }) => outcomeOf(this.run(userId, (now) => ({ type: 'disconnect', deviceId, now }), { loaded }))));
+    return Promise.all(
+      devices.map(({ userId, deviceId }) =>
+        // No stored state: none of the user's devices is online, so the close changes nothing — decided
+        // as `run` would from this read, without first reading the durable last-seen to build a state.
+        loaded.has(userId) ? outcomeOf(this.run(userId, (now) => ({ type: 'disconnect', deviceId, now }), { loaded })) : NOTHING_TO_RECORD,
+      ),
+    );
   }
 
   /** Graceful: that device is offline now. Unknown devices are a no-op (effect `none`). */
@@ -356,6 +362,9 @@ function coldRecord(userId: UserId, seen: DurableLastSeen | undefined): Presence
 }
 
 /** A use case's result as a batch outcome. */
+/** A disconnect of a device of a user with no stored state. */
+const NOTHING_TO_RECORD: DeviceOutcome = Object.freeze({ ok: true, effect: 'none', transition: null });
+
 function outcomeOf(applying: Promise<Applied>): Promise<DeviceOutcome> {
   return applying.then(
     (applied) => ({ ok: true, effect: applied.effect, transition: applied.transition }),

@@ -149,12 +149,15 @@ describe('PresenceService', () => {
 
   it('should record a batch of disconnects from one read, re-reading only a user written meanwhile', async () => {
     const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
-    const { service, clock } = setup(counted.store);
+    const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
+    const clock = { now: 1_000_000 };
+    const service = new PresenceService({ hot: counted.store, lastSeen: lastSeen.store, timing, clock: () => clock.now });
     await service.heartbeat('u1', 'd1', 'WEB');
     await service.heartbeat('u1', 'd3', 'MOBILE');
     await service.heartbeat('u2', 'd2', 'WEB');
     clock.now += 100;
     counted.reset();
+    lastSeen.reset();
     const outcomes = await service.disconnectAll([
       { userId: 'u1', deviceId: 'd1' },
       { userId: 'u2', deviceId: 'd2' },
@@ -167,6 +170,9 @@ describe('PresenceService', () => {
     expect(outcomes.map((o) => o.ok && o.effect)).toEqual(['write', 'write', 'write', 'none']);
     expect(counted.calls).toEqual({ load: 2, commit: 4 });
     expect(counted.args.load![0]).toEqual([['u1', 'u2', 'u1', 'u3']]);
+    // u3 has no stored state: nothing to record, and no durable read to find that out (a storm after
+    // Redis lost its data would otherwise read PostgreSQL once per closed socket).
+    expect(lastSeen.calls).toEqual({});
     const graceEnd = clock.now + timing.graceMs;
     expect((await service.state('u1')).devices).toMatchObject({ d1: { expiresAt: graceEnd }, d3: { expiresAt: graceEnd } });
     expect((await service.state('u2')).devices).toMatchObject({ d2: { expiresAt: graceEnd } });
