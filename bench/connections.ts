@@ -276,14 +276,22 @@ async function coordinator(): Promise<void> {
       return each;
     };
 
+    /** `span` run, with --profile under a CPU profile of every server (`connections-<phase>-N-p<k>.cpuprofile`). */
+    const profiled = async <R>(phase: string, span: () => Promise<R>): Promise<R> => {
+      if (!profileDir) return span();
+      for (const insp of inspectors) await race(insp.startProfile());
+      const result = await span();
+      for (const [k, insp] of inspectors.entries()) await race(insp.stopProfile(join(profileDir, `connections-${phase}-${N}-p${k}.cpuprofile`)));
+      return result;
+    };
+
     /**
      * The storm: every client socket reset at once, as when a region's network drops. Each server handles
      * its share of closes and records each device's disconnect (its grace window) in the hot store; timed
      * until every disconnect is counted, recorded or failed (presence_disconnects_total), at most
-     * --drop-seconds. With --profile, a CPU profile of each server over that span.
+     * --drop-seconds.
      */
     const dropAll = async () => {
-      if (profileDir) for (const insp of inspectors) await race(insp.startProfile());
       const start = await scrapeAll();
       log(`dropping all ${N} connections at once`);
       const t0 = performance.now();
@@ -299,7 +307,6 @@ async function coordinator(): Promise<void> {
       }
       const seconds = (performance.now() - t0) / 1000;
       const complete = counted(last) >= N;
-      if (profileDir) for (const [k, insp] of inspectors.entries()) await race(insp.stopProfile(join(profileDir, `connections-drop-${N}-p${k}.cpuprofile`)));
       const recorded = last.disconnectsRecorded - start.disconnectsRecorded;
       const failed = last.disconnectsFailed - start.disconnectsFailed;
       log(
@@ -356,12 +363,10 @@ async function coordinator(): Promise<void> {
 
     log(`connecting ${N} device sessions (viewport ${V}) from ${workerCount} client process(es) over ${addressCount} source address(es), ${concurrency} in flight`);
     const cpuBefore = before.cpuSeconds;
-    if (profileDir) for (const insp of inspectors) await race(insp.startProfile());
     const connectStart = performance.now();
     progress.start();
-    const done = await race(connectAll(workers, { wsUrl: (i) => servers[serverOfWorker(i)]!.wsUrl, concurrency, viewport: V, targets: T, perAddress }));
+    const done = await profiled('connect', () => race(connectAll(workers, { wsUrl: (i) => servers[serverOfWorker(i)]!.wsUrl, concurrency, viewport: V, targets: T, perAddress })));
     const connectSeconds = (performance.now() - connectStart) / 1000;
-    if (profileDir) for (const [k, insp] of inspectors.entries()) await race(insp.stopProfile(join(profileDir, `connections-connect-${N}-p${k}.cpuprofile`)));
     const latency = summary(done.flatMap((d) => d.latencies));
     const atConnected = await scrapeAll();
     log(`all ${N} connected in ${round(connectSeconds, 1)} s (${Math.round(N / connectSeconds)}/s); idle ${idleSeconds} s`);
@@ -384,7 +389,7 @@ async function coordinator(): Promise<void> {
       await race(inspectors[0]!.heapSnapshot(heapSnapshot));
     }
 
-    const drop = await dropAll();
+    const drop = await profiled('drop', dropAll);
     const rssPerConnection = (after.rss - before.rss) / N;
     const heapPerConnection = (after.heapUsed - before.heapUsed) / N;
     const clientRss = clients.reduce((sum, c) => sum + c.rss, 0) + rssOf('self');

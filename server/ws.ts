@@ -289,14 +289,13 @@ const DISCONNECTS_IN_FLIGHT = 4;
  * grace window (npm run bench:connections: the drop).
  */
 function disconnectQueue<T>(record: (batch: T[]) => Promise<void>) {
-  let waiting: T[] = [];
+  const waiting: T[] = [];
   let running = 0;
   let scheduled = false;
   const pump = () => {
     scheduled = false;
     while (running < DISCONNECTS_IN_FLIGHT && waiting.length > 0) {
-      const batch = waiting.length <= DISCONNECT_BATCH ? waiting : waiting.slice(0, DISCONNECT_BATCH);
-      waiting = waiting.length <= DISCONNECT_BATCH ? [] : waiting.slice(DISCONNECT_BATCH);
+      const batch = waiting.splice(0, DISCONNECT_BATCH);
       running++;
       void record(batch).finally(() => {
         running--;

@@ -177,11 +177,12 @@ export class PresenceService {
       return devices.map(() => ({ ok: false, error }));
     }
     return Promise.all(
-      devices.map(({ userId, deviceId }) =>
+      devices.map(({ userId, deviceId }) => {
+        const stored = loaded.get(userId);
         // No stored state: none of the user's devices is online, so the close changes nothing — decided
         // as `run` would from this read, without first reading the durable last-seen to build a state.
-        loaded.has(userId) ? outcomeOf(this.run(userId, (now) => ({ type: 'disconnect', deviceId, now }), { loaded })) : NOTHING_TO_RECORD,
-      ),
+        return stored ? outcomeOf(this.run(userId, (now) => ({ type: 'disconnect', deviceId, now }), { stored })) : NOTHING_TO_RECORD;
+      }),
     );
   }
 
@@ -286,18 +287,18 @@ export class PresenceService {
    *   after many refreshes that moved its expiry in the store only.
    * @param options.reindex store even a decision that changes nothing (the sweeper: it ends the claim
    *   and re-indexes the next auto-idle).
-   * @param options.loaded stored states just read for a batch (a user absent from it has none): the
-   *   first attempt decides from it instead of reading.
+   * @param options.stored the user's stored state, just read with a batch: the first attempt decides
+   *   from it instead of reading.
    */
   async run(
     userId: UserId,
     command: (now: number) => Command,
-    options: { reindex?: boolean; fromCommitted?: boolean; loaded?: ReadonlyMap<UserId, UserState> } = {},
+    options: { reindex?: boolean; fromCommitted?: boolean; stored?: UserState } = {},
   ): Promise<Applied> {
-    let current = options.fromCommitted ? this.#committed.get(userId) : options.loaded?.get(userId);
+    let current = options.fromCommitted ? this.#committed.get(userId) : options.stored;
     let cached = options.fromCommitted === true && current !== undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      if (attempt > 0 || !(cached || options.loaded)) {
+      if (attempt > 0 || current === undefined) {
         current = (await this.#hot.load([userId])).get(userId);
         cached = false;
       }
@@ -361,10 +362,10 @@ function coldRecord(userId: UserId, seen: DurableLastSeen | undefined): Presence
   });
 }
 
-/** A use case's result as a batch outcome. */
 /** A disconnect of a device of a user with no stored state. */
 const NOTHING_TO_RECORD: DeviceOutcome = Object.freeze({ ok: true, effect: 'none', transition: null });
 
+/** A use case's result as a batch outcome. */
 function outcomeOf(applying: Promise<Applied>): Promise<DeviceOutcome> {
   return applying.then(
     (applied) => ({ ok: true, effect: applied.effect, transition: applied.transition }),

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { StoreUnavailableError, type UserId } from '../../presence/index.js';
 import type { FeedEvent, PresenceFeed, VisibilityFeed } from '../port.js';
 import { userChannel, userOfChannel, userOfVisibilityChannel, visibilityChannel, type KeySpace } from './keys.js';
-import { TurnWrites } from './turn.js';
+import type { TurnWrites } from './turn.js';
 
 export class RedisFeed implements PresenceFeed {
   readonly #sub: Redis;
@@ -24,7 +24,7 @@ export class RedisFeed implements PresenceFeed {
   /** Users unlistened this turn of the event loop, unsubscribed together at its end (`#unsubscribeLater`). */
   #leaving: { readonly userIds: UserId[]; readonly done: Promise<void> } | null = null;
 
-  constructor(subscriber: Redis, space: KeySpace, mode: 'interest' | 'all' = 'interest', writes = new TurnWrites(subscriber)) {
+  constructor(subscriber: Redis, space: KeySpace, mode: 'interest' | 'all', writes: TurnWrites) {
     this.#sub = subscriber;
     this.#space = space;
     this.#mode = mode;
@@ -135,7 +135,7 @@ export class RedisVisibilityFeed implements VisibilityFeed {
   /** The re-subscription after a reconnect: nothing is heard before it is acknowledged. */
   #resubscribed: Promise<void> = Promise.resolve();
 
-  constructor(subscriber: Redis, space: KeySpace, writes = new TurnWrites(subscriber)) {
+  constructor(subscriber: Redis, space: KeySpace, writes: TurnWrites) {
     this.#sub = subscriber;
     this.#space = space;
     this.#writes = writes;

@@ -202,9 +202,7 @@ export class RedisHotStore implements HotStore {
    * Replies are untouched: each call still settles on its own.
    */
   async #together(issue: () => Promise<void>[]): Promise<void> {
-    this.#writes.hold();
-    const calls = issue();
-    await this.#guard(() => Promise.all(calls));
+    await this.#guard(() => Promise.all(issue()));
   }
 
   /** `items` grouped by the partition of the user each belongs to. */

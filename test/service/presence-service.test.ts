@@ -14,8 +14,7 @@ const timing = (() => {
   return t.timing;
 })();
 
-function setup(hot: HotStore = new EmbeddedHotStore(), clock = { now: 1_000_000 }) {
-  const lastSeen = new EmbeddedLastSeenStore();
+function setup(hot: HotStore = new EmbeddedHotStore(), clock = { now: 1_000_000 }, lastSeen: LastSeenStore = new EmbeddedLastSeenStore()) {
   const service = new PresenceService({ hot, lastSeen, timing, clock: () => clock.now });
   return { hot, lastSeen, service, clock };
 }
@@ -150,8 +149,7 @@ describe('PresenceService', () => {
   it('should record a batch of disconnects from one read, re-reading only a user written meanwhile', async () => {
     const counted = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
     const lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
-    const clock = { now: 1_000_000 };
-    const service = new PresenceService({ hot: counted.store, lastSeen: lastSeen.store, timing, clock: () => clock.now });
+    const { service, clock } = setup(counted.store, undefined, lastSeen.store);
     await service.heartbeat('u1', 'd1', 'WEB');
     await service.heartbeat('u1', 'd3', 'MOBILE');
     await service.heartbeat('u2', 'd2', 'WEB');
