@@ -66,6 +66,10 @@ describe('three server processes on one Redis', () => {
     const device = connectWs(doomed.wsUrl, { authorization: `Bearer ${carol}`, deviceId: 'carol-laptop', platform: 'DESKTOP' });
     await device.connected;
     await feed.next((e) => e.presence.presences[0]?.status === 'ONLINE', 'carol ONLINE (device on the doomed process)');
+    // Her CONNECT in the trail before the kill: an outbox entry the doomed process had read but not yet
+    // written to PostgreSQL is taken over only after 30 s (ABANDONED_MS, hot/redis/outbox.ts) — which
+    // this test is not about.
+    await until(async () => (await trailOf()).some((r) => r.user_id === 'carol' && r.to === 'ONLINE'), 'carol ONLINE in the trail');
     // SIGKILL: the process records no disconnect; only the TTL and another process's sweeper remain.
     await doomed.stop('SIGKILL');
     const offline = await feed.next((e) => e.presence.presences[0]?.status === 'OFFLINE', 'carol OFFLINE after the TTL', 15_000);
