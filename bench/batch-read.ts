@@ -74,7 +74,7 @@ import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
 import { OpenLoopSender } from './open-loop-sender.js';
 import { commandLine, cpuTicks, DEPLOYED_ENV, environment, machineShare, recordGcPauses, round, schedBetween, schedStat, summary, ticksBetween, useLoadGeneratorHeapPolicy, type CpuTicks, type SchedShare, type SchedStat } from './stats.js';
-import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, type Sample } from './ws-load.js';
+import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, purgeRedis, type Sample } from './ws-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -1034,7 +1034,7 @@ try {
   process.stderr.write('[batch-read] cleaning up… ');
   sender?.close();
   await server?.stop().catch(() => undefined);
-  await hot.purge().catch((e: unknown) => say(`redis purge failed: ${String(e)}`));
+  await purgeRedis(values.redis, prefix).catch((e: unknown) => say(`redis purge failed: ${String(e)}`));
   await hot.close();
   try {
     // In slices: one transaction deleting every node and edge would strain a small Neo4j heap.

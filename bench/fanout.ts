@@ -13,8 +13,8 @@
  * latency, Redis messages received per process, CPU seconds and resident memory per process; then the
  * eager/viewport and peer/viewport ratios.
  *
- * In eager mode every process hears every change and every subscription covers all of its viewer's
- * contacts — "push every change to every contact" — the design that does not scale.
+ * In eager mode (bench/baselines/eager/server.ts) every process hears every change and every watcher
+ * subscribes to all of its contacts — "push every change to every contact" — the design that does not scale.
  * In peer mode the P processes are bench/peers/redis-subscriptions/server.ts — the stack a team would
  * assemble from the libraries' docs: every transition is published as `{ userId, status, version }` to
  * one topic, every process receives all of them, and every subscription's `withFilter` keeps the ids of
@@ -33,8 +33,10 @@ import { makeTiming } from '../presence/index.js';
 import { EmbeddedLastSeenStore } from '../prisma/embedded.js';
 import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { PresenceService } from '../service/presence.js';
+import { DEFAULT_LIMITS } from '../resolvers/limits.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
+import { spawnEager } from './baselines/eager/spawn.js';
 import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
 import { commandLine, corePercent, cpuTicks, DEPLOYED_ENV, environment, pin, round, schedBetween, schedStat, sumSchedStats, summary } from './stats.js';
 import {
@@ -46,6 +48,7 @@ import {
   metricSum,
   parseMetrics,
   perAddressFor,
+  purgeRedis,
   startWorkers,
   stopLoad,
   userOf,
@@ -97,6 +100,8 @@ const S = Math.min(Number(values.seconds), 60);
 const P = Number(values.processes);
 const modes = values.modes.split(',').map((m) => m.trim()) as Mode[];
 for (const m of modes) if (!MODES.includes(m)) throw new Error(`unknown mode ${m}; one or more of ${MODES.join(',')}`);
+// An eager watcher subscribes to all of its contacts, in one viewport.
+if (modes.includes('eager') && C > DEFAULT_LIMITS.viewport) throw new Error(`eager: --contacts must be at most ${DEFAULT_LIMITS.viewport} (one viewport per watcher), got ${C}`);
 const CPUS = availableParallelism();
 if (values.pin) {
   if (P >= CPUS) throw new Error(`--pin: ${P} server process(es) need a CPU each and the load generator one more; this machine has ${CPUS}`);
@@ -234,14 +239,13 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
       ? await Promise.all(Array.from({ length: P }, () => spawnPeer({ ...DEPLOYED_ENV, REDIS_URL: values.redis, PEER_TOPIC: topic }, 60_000)))
       : await Promise.all(
           Array.from({ length: P }, () =>
-            spawnServer(
+            (mode === 'eager' ? spawnEager : spawnServer)(
               {
                 REDIS_URL: values.redis,
                 REDIS_PREFIX: prefix,
                 NEO4J_URI: graph!.uri,
                 NEO4J_NAMESPACE: graph!.namespace,
                 DEMO_SEED: 'false',
-                PRESENCE_FANOUT: mode,
                 ...DEPLOYED_ENV,
                 JWT_SECRET: BENCH_JWT_SECRET,
                 LOG_LEVEL: 'warn',
@@ -303,12 +307,11 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
             viewport: 0,
             targets: 0,
             perAddress,
-            viewports: contactsOf.slice(w.from, w.to).map((c) => c.slice(0, V)),
+            // The eager baseline watches every contact, not what is on screen.
+            viewports: contactsOf.slice(w.from, w.to).map((c) => (mode === 'eager' ? c : c.slice(0, V))),
             query: SUBSCRIPTION,
             record: true,
             device: false,
-            // The eager baseline watches every contact, not the viewport asked for.
-            exactSnapshot: mode !== 'eager',
           },
           'connected',
         ),
@@ -523,7 +526,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
   } finally {
     await stopLoad(workers, [], () => undefined);
     await Promise.all(servers.map((s) => s.stop()));
-    await hot?.purge();
+    if (hot) await purgeRedis(values.redis, prefix);
     await hot?.close();
     await pubsub?.close();
   }

@@ -16,6 +16,7 @@ import { EmbeddedLastSeenStore } from '../prisma/embedded.js';
 import { PresenceService } from '../service/presence.js';
 import { startSweeper } from '../service/sweeper.js';
 import { commandLine, round, summary } from './stats.js';
+import { purgeRedis } from './ws-load.js';
 
 const { values } = parseArgs({
   options: {
@@ -92,6 +93,6 @@ try {
     ),
   );
 } finally {
-  await sweepers[0]!.store.purge();
+  await purgeRedis(values.redis, prefix);
   await Promise.all([...sweepers.map((w) => w.store.close()), listener.close()]);
 }

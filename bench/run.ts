@@ -460,14 +460,14 @@ const SECTIONS: Record<string, Section> = {
       else lines.push(...parametersLine(j, ['users', 'concurrency', 'seconds']));
       lines.push(
         ...table(
-          ['users', 'in flight', 'seconds', 'heartbeats/s', 'round trips per heartbeat', 'first connects/s', 'p50 ms', 'p99 ms', 'max ms'],
+          ['users', 'in flight', 'seconds', 'heartbeats/s', 'Redis commands per heartbeat', 'first connects/s', 'p50 ms', 'p99 ms', 'max ms'],
           [
             [
               numberAt(p, 'users') ?? numberAt(service, 'users'),
               numberAt(p, 'concurrency') ?? numberAt(service, 'concurrency'),
               numberAt(service, 'seconds'),
               numberAt(service, 'heartbeatsPerSecond'),
-              numberAt(service, 'roundTripsPerHeartbeat'),
+              numberAt(service, 'redisCommandsPerHeartbeat'),
               numberAt(service, 'firstConnects.perSecond'),
               ms1(numberAt(service, 'latencyMs.p50')),
               ms1(numberAt(service, 'latencyMs.p99')),

@@ -21,7 +21,7 @@ import net from 'node:net';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import WebSocket from 'ws';
 import type { ServerProcess } from '../scripts/server-process.js';
 import { signToken } from '../server/auth.js';
@@ -671,6 +671,26 @@ export async function stopLoad(workers: readonly ClientWorker[], servers: readon
 }
 
 /** Removes every key under the prefix (SCAN + DEL); returns how many. */
+/** Deletes every key under `prefix` with a connection of its own; how many. */
+export async function purgeRedis(url: string, prefix: string): Promise<number> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 2 });
+  try {
+    return await purgePrefix(redis, prefix);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** Commands Redis has processed so far (INFO stats), whoever sent them. */
+export async function redisCommandsProcessed(url: string): Promise<number> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 2 });
+  try {
+    return Number(/total_commands_processed:(\d+)/.exec(await redis.info('stats'))?.[1] ?? Number.NaN);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function purgePrefix(redis: Redis, prefix: string): Promise<number> {
   let cursor = '0';
   let removed = 0;

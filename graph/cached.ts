@@ -42,6 +42,9 @@ import { heldLife, Renewals, StoreUnavailableError, type HeldLife, type PrivacyM
 import type { VisibilityFeed } from '../hot/port.js';
 import type { Audience, ContactGraph, ContactPage, Revision } from './port.js';
 
+/** How long a read is held at most, whatever was heard: the backstop should a change go unannounced. */
+export const RELATION_TTL_MS = 60_000;
+
 export interface CachedContactGraphOptions {
   /** Entries (relations, modes, pages) held at most; past it the cache starts over. Default 500 000 (~60 MB). */
   readonly maxEntries?: number;
@@ -123,7 +126,7 @@ export class CachedContactGraph implements ContactGraph {
   constructor(inner: ContactGraph, feed: VisibilityFeed, options: CachedContactGraphOptions = {}) {
     this.#inner = inner;
     this.#feed = feed;
-    this.#ttlMs = options.ttlMs ?? 60_000;
+    this.#ttlMs = options.ttlMs ?? RELATION_TTL_MS;
     this.#renewAfter = Math.min(Math.max(options.renewAfter ?? 0.5, 0), 1);
     this.#maxEntries = options.maxEntries ?? 500_000;
     this.#confirmedForMs = Math.max(options.confirmedForMs ?? 5_000, 0);
@@ -171,6 +174,32 @@ export class CachedContactGraph implements ContactGraph {
     const read = await this.#readAudience(viewerId, [...missing]);
     for (const [id, relation] of read.relations) relations.set(id, relation);
     return new Answer(read.viewerPrivacy, relations, answered, viewerId, undefined, read.revisions);
+  }
+
+  /**
+   * What `audience` would answer, from memory alone — or undefined when anything (the viewer's mode, a
+   * relation, one past its life) must be read first. A hit renews ahead as `audience` does; a miss counts
+   * nothing (the read that follows does).
+   */
+  audienceNow(viewerId: UserId, targetIds: readonly UserId[]): Audience | undefined {
+    const now = this.#clock();
+    const privacy = this.#fresh(this.#privacy.get(viewerId), now);
+    if (!privacy) return undefined;
+    const relations = new Map<UserId, Relation>();
+    const answered: Held<Relation>[] = [];
+    let aging: UserId[] | undefined;
+    const byTarget = this.#relations.get(viewerId);
+    for (const id of targetIds) {
+      if (relations.has(id)) continue;
+      const held = this.#fresh(byTarget?.get(id), now);
+      if (!held) return undefined;
+      relations.set(id, held.value);
+      answered.push(held);
+      if (now >= held.renewFrom) (aging ??= []).push(id);
+    }
+    this.stats.hits++;
+    if (aging || now >= privacy.renewFrom) this.#renewAudience(viewerId, aging ?? []);
+    return new Answer(privacy.value, relations, answered, viewerId, privacy.revision);
   }
 
   async contacts(userId: UserId, first: number, after: UserId | null): Promise<ContactPage> {

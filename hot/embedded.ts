@@ -7,8 +7,6 @@ import type { DeviceRefresh, FeedEvent, HotStore, HotWrite, Outbox, OutboxEntry,
 
 export class EmbeddedFeed implements PresenceFeed {
   #listening = new Set<UserId>();
-  /** `all`: hear every user (the eager-broadcast baseline). */
-  constructor(readonly mode: 'interest' | 'all' = 'interest') {}
   #handler: ((userId: UserId, event: FeedEvent) => void) | null = null;
   #received = 0;
 
@@ -30,10 +28,9 @@ export class EmbeddedFeed implements PresenceFeed {
 
   /** Delivers on a later tick, like a message from Redis would arrive. */
   publish(userId: UserId, event: FeedEvent): void {
-    const hears = () => this.mode === 'all' || this.#listening.has(userId);
-    if (!hears()) return;
+    if (!this.#listening.has(userId)) return;
     queueMicrotask(() => {
-      if (!hears()) return;
+      if (!this.#listening.has(userId)) return;
       this.#received++;
       this.#handler?.(userId, event);
     });
@@ -93,16 +90,12 @@ class EmbeddedOutbox implements Outbox {
 }
 
 export class EmbeddedHotStore implements HotStore {
-  readonly feed: EmbeddedFeed;
+  readonly feed = new EmbeddedFeed();
   readonly visibility = new EmbeddedVisibilityFeed();
   readonly outbox = new EmbeddedOutbox();
   #states = new Map<UserId, { state: UserState; idleAt: number | null }>();
   #leases = new Map<UserId, number>();
   #owners = new Map<DeviceId, UserId>();
-
-  constructor(options: { feed?: 'interest' | 'all' } = {}) {
-    this.feed = new EmbeddedFeed(options.feed);
-  }
 
   async load(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
     const out = new Map<UserId, UserState>();

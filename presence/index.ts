@@ -8,3 +8,4 @@ export * from './privacy.js';
 export * from './view.js';
 export * from './errors.js';
 export * from './held.js';
+export * from './ids.js';

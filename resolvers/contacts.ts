@@ -1,9 +1,9 @@
 import type { PresenceView, UserId } from '../presence/index.js';
-import { fail, ErrorCode } from '../server/errors.js';
+import type { EdgeChange } from '../service/privacy.js';
+import { call, mutator } from './call.js';
 import type { RequestContext } from './context.js';
-import { requireRegistered, requireViewer, userIdArg } from './validate.js';
-import { announceVisibility } from './viewer.js';
-import { mutator, write } from './writes.js';
+import { ErrorCode, fail } from './errors.js';
+import { requireViewer, userIdArg } from './validate.js';
 
 export interface ContactValue {
   readonly userId: UserId;
@@ -29,29 +29,23 @@ function decodeCursor(cursor: string): UserId {
 
 export async function contactsField(ctx: RequestContext, first: number | null | undefined, after: string | null | undefined): Promise<ContactConnectionValue> {
   const viewer = requireViewer(ctx);
-  const max = ctx.app.config.limits.contactsPage;
+  const max = ctx.api.limits.contactsPage;
   const size = first ?? 50;
   if (!Number.isInteger(size) || size < 1 || size > max) {
     throw fail(ErrorCode.BAD_USER_INPUT, `first must be between 1 and ${max}, got ${size}`, { argument: 'first', limit: max });
   }
-  const page = await write(() => ctx.app.graph.contacts(viewer, size, after ? decodeCursor(after) : null));
-  const views = await ctx.loaders.views(page.ids);
+  const page = await call(() => ctx.api.privacy.contacts(viewer, size, after ? decodeCursor(after) : null));
+  const views = await ctx.reads.views(page.ids);
   return {
     edges: page.ids.map((id, i) => ({ cursor: encodeCursor(id), node: { userId: id, presence: views[i]! } })),
     hasNextPage: page.hasNextPage,
   };
 }
 
-type EdgeChange = 'addContact' | 'removeContact' | 'block' | 'unblock';
-
 /** Adds or removes one of the viewer's edges; true when it changed, false when it already was so. */
 export async function edgeField(ctx: RequestContext, change: EdgeChange, userId: unknown): Promise<boolean> {
   const viewer = await mutator(ctx);
   const other = userIdArg(userId, 'userId');
   if (other === viewer) throw fail(ErrorCode.BAD_USER_INPUT, `you cannot ${change} yourself`, { argument: 'userId' });
-  await requireRegistered(ctx.loaders, [other]);
-  const changed = await write(() => ctx.app.graph[change](viewer, other));
-  // The viewer's edges decide who may see the viewer: their watchers must re-check.
-  if (changed) await announceVisibility(ctx, viewer);
-  return changed;
+  return call(() => ctx.api.privacy.changeEdge(change, viewer, other));
 }

@@ -1,71 +1,57 @@
 /**
- * The GraphQL context, typed once. Per-request things (loaders) are made from it per request — never
- * module singletons — and a subscription makes fresh ones per tick (pothos#1421).
+ * The GraphQL context, typed once. What every request shares is the `Api` (the use cases, composed by
+ * server/app.ts); per-request things (the viewer's reads, batched per tick) are made from it per
+ * request — never module singletons. A subscription does not read through its request's reads: its
+ * context lives as long as it does, and would never see a privacy change (pothos#1421); the hub reads
+ * through the process-wide visibility service instead.
  */
-import type { Logger } from 'pino';
-import type { ContactGraph } from '../graph/port.js';
-import type { HotStore } from '../hot/port.js';
-import type { LastSeenStore } from '../prisma/port.js';
-import type { UserId } from '../presence/index.js';
-import type { Config } from '../server/config.js';
-import type { Identity } from '../server/auth.js';
-import type { Metrics } from '../server/metrics.js';
+import type { Timing, UserId } from '../presence/index.js';
 import type { PresenceService } from '../service/presence.js';
+import type { PrivacyService } from '../service/privacy.js';
+import type { ViewerReads, VisibilityService } from '../service/visibility.js';
+import type { FrameSocket } from '../subscriptions/frames.js';
 import type { ViewportHub } from '../subscriptions/hub.js';
-import type { InterestIndex } from '../subscriptions/interest.js';
-import type { PresenceRelay } from '../subscriptions/relay.js';
-import { createLoaders, type Loaders } from './loaders.js';
+import type { Limits } from './limits.js';
 
-/** What one server process holds: stores, services, config. Shared by every request. */
-export interface App {
-  readonly config: Config;
-  readonly service: PresenceService;
-  readonly hot: HotStore;
-  readonly graph: ContactGraph;
-  readonly lastSeen: LastSeenStore;
-  readonly interest: InterestIndex;
-  /** What subscriptions read: process-wide record and relation caches, batched per tick. */
-  readonly relay: PresenceRelay;
+/** What the resolvers are given: the use cases and the API's limits, shared by every request. */
+export interface Api {
+  readonly limits: Limits;
+  readonly timing: Timing;
+  /** Now, epoch ms: the `ago` line and a device's activity are relative to it. */
+  readonly clock: () => number;
+  readonly presence: PresenceService;
+  readonly privacy: PrivacyService;
+  readonly visibility: VisibilityService;
   /** Every viewport subscription of this process. */
   readonly hub: ViewportHub;
-  readonly metrics: Metrics;
-  readonly log: Logger;
-  /** Registers a signed-in user in the graph once per process (cached). */
-  registerUser(userId: UserId): Promise<void>;
-  /** Consumes mutation budget; throws RATE_LIMITED when exhausted. */
+  /** Takes `points` from the user's mutation budget; throws RATE_LIMITED when it is spent. */
   rateLimit(userId: UserId, points: number): Promise<void>;
 }
 
-export interface RequestContext {
-  readonly app: App;
-  /** The signed-in user, or null for an unauthenticated request (only introspection is allowed then). */
-  readonly viewer: Identity | null;
-  /** Per-request loaders for the signed-in viewer. */
-  readonly loaders: Loaders;
-  /**
-   * The graphql-ws operation this context was made for, if any: subscriptions may write their `next`
-   * frames to its socket themselves (subscriptions/frames.ts).
-   */
-  ws?: WsOperation;
+/** The signed-in user a request acts for. */
+export interface Viewer {
+  readonly userId: UserId;
 }
 
-export interface WsOperation {
-  readonly id: string;
+export interface RequestContext {
+  readonly api: Api;
+  /** The signed-in user, or null for an unauthenticated request (only introspection runs then). */
+  readonly viewer: Viewer | null;
+  /** The viewer's reads for this request (none for an unauthenticated one: they fail). */
+  readonly reads: ViewerReads;
   /**
-   * Writes one message. Returns a promise when the socket is buffering (a slow consumer): it resolves
-   * once the message has gone out (or the socket is gone), and nothing more should be written before.
+   * The graphql-ws operation this context was made for, if it came over graphql-ws: a subscription may
+   * write its `next` frames to it itself (subscriptions/frames.ts).
    */
-  send(message: string): Promise<void> | void;
+  readonly frames: FrameSocket | undefined;
 }
 
 /**
- * A plain object, its loaders made at once: yoga copies the context it is given into its own
- * (`Object.assign`), which would call a lazy getter here anyway. And a getter in an object literal made
- * per request kept the whole request alive past V8's scavenges: its accessor pair is allocated in the old
- * space and, dead or not, holds the getter's closure (and the loaders it assigned, and everything they
- * read) until the next mark-compact: 35 KB promoted per `presences(500)` request, one at a time, and
- * scavenges of 4 ms instead of 1 (test/server/promotion.test.ts keeps it from coming back).
+ * A plain object, its reads made at once: yoga copies the context it is given into its own
+ * (`Object.assign`), which would call a lazy getter here anyway; and an accessor in an object literal
+ * made per request is allocated where it outlives V8's scavenges, holding the request's reads with it
+ * until a full collection (test/server/promotion.test.ts keeps it from coming back).
  */
-export function createContext(app: App, viewer: Identity | null): RequestContext {
-  return { app, viewer, loaders: createLoaders(app, viewer?.userId ?? '') };
+export function createContext(api: Api, viewer: Viewer | null, frames?: FrameSocket): RequestContext {
+  return { api, viewer, reads: api.visibility.forRequest(viewer?.userId ?? ''), frames };
 }

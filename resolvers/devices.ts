@@ -1,8 +1,8 @@
 import type { Activity, Platform, SelfView } from '../presence/index.js';
 import { selfView } from '../presence/index.js';
+import { call, mutator } from './call.js';
 import type { RequestContext } from './context.js';
 import { userIdArg } from './validate.js';
-import { mutator, write } from './writes.js';
 
 export interface HeartbeatValue {
   readonly intervalMs: number;
@@ -14,20 +14,15 @@ export interface HeartbeatValue {
 export async function heartbeatField(ctx: RequestContext, deviceId: unknown, platform: Platform, activity: Activity | null | undefined): Promise<HeartbeatValue> {
   const viewer = await mutator(ctx);
   const device = userIdArg(deviceId, 'deviceId');
-  const { service, metrics } = ctx.app;
-  const timer = metrics.heartbeatSeconds.startTimer({ path: 'mutation' });
-  const applied = await write(() => service.heartbeat(viewer, device, platform, activity ?? undefined));
-  timer();
-  metrics.heartbeats.inc({ effect: applied.effect });
-  if (applied.transition) metrics.transitions.inc({ cause: applied.transition.cause });
-  const { heartbeatMs, jitterMs, ttlMs } = service.timing;
-  return { intervalMs: heartbeatMs, jitterMs, ttlMs, self: selfView(applied.state, service.clock(), service.timing) };
+  const { presence, timing, clock } = ctx.api;
+  const applied = await call(() => presence.heartbeat(viewer, device, platform, activity ?? undefined));
+  const { heartbeatMs, jitterMs, ttlMs } = timing;
+  return { intervalMs: heartbeatMs, jitterMs, ttlMs, self: selfView(applied.state, clock(), timing) };
 }
 
 export async function signOffField(ctx: RequestContext, deviceId: unknown): Promise<boolean> {
   const viewer = await mutator(ctx);
   const device = userIdArg(deviceId, 'deviceId');
-  const applied = await write(() => ctx.app.service.signOff(viewer, device));
-  if (applied.transition) ctx.app.metrics.transitions.inc({ cause: applied.transition.cause });
+  const applied = await call(() => ctx.api.presence.signOff(viewer, device));
   return applied.effect !== 'none';
 }

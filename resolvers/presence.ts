@@ -1,6 +1,7 @@
 import { agoLine, BUCKET_SECONDS, type PresenceView, type UserId } from '../presence/index.js';
-import { ErrorCode } from '../server/errors.js';
+import { call } from './call.js';
 import type { RequestContext } from './context.js';
+import { ErrorCode } from './errors.js';
 import { idListArg, requireViewer, userIdArg } from './validate.js';
 
 export interface LastSeenValue {
@@ -22,10 +23,10 @@ export async function presenceField(ctx: RequestContext, userId: unknown): Promi
 
 export async function presencesField(ctx: RequestContext, userIds: readonly unknown[]): Promise<PresenceView[]> {
   requireViewer(ctx);
-  return registeredViews(ctx, idListArg(userIds, 'userIds', ctx.app.config.limits.presences, ErrorCode.TOO_MANY_IDS));
+  return registeredViews(ctx, idListArg(userIds, 'userIds', ctx.api.limits.presences, ErrorCode.TOO_MANY_IDS));
 }
 
 /** The views, or USER_NOT_FOUND: the registration check reads the views' own graph read. */
 function registeredViews(ctx: RequestContext, ids: readonly UserId[]): Promise<PresenceView[]> {
-  return ctx.loaders.views(ids, { mustExist: true });
+  return call(() => ctx.reads.views(ids, { mustExist: true }));
 }

@@ -21,7 +21,7 @@ export const PresenceRef = builder.objectRef<PresenceView>('Presence').implement
       type: LastSeenRef,
       nullable: true,
       description: 'Set when the user is OFFLINE, was seen before, and the viewer may see it.',
-      resolve: (p, _args, ctx) => lastSeenValue(p.lastSeen, ctx.app.service.clock()),
+      resolve: (p, _args, ctx) => lastSeenValue(p.lastSeen, ctx.api.clock()),
     }),
     platforms: t.field({ type: [PlatformEnum], description: 'Platforms of live devices (Discord-style client status).', resolve: (p) => [...p.platforms] }),
     version: t.exposeInt('version', {

@@ -13,7 +13,7 @@ export const DeviceRef = builder.objectRef<Device>('Device').implement({
     activity: t.field({
       type: ActivityEnum,
       description: 'ACTIVE, or IDLE when the client said so or reported no activity for PRESENCE_IDLE_MS.',
-      resolve: (d, _args, ctx) => effectiveActivity(d, ctx.app.service.clock(), ctx.app.service.timing.idleMs),
+      resolve: (d, _args, ctx) => effectiveActivity(d, ctx.api.clock(), ctx.api.timing.idleMs),
     }),
   }),
 });
@@ -35,7 +35,7 @@ export const ViewerRef = builder.objectRef<ViewerValue>('Viewer').implement({
       type: LastSeenRef,
       nullable: true,
       description: 'When you were last seen (set while you have no live device).',
-      resolve: (v, _args, ctx) => lastSeenValue(v.self.lastSeen, ctx.app.service.clock()),
+      resolve: (v, _args, ctx) => lastSeenValue(v.self.lastSeen, ctx.api.clock()),
     }),
     asOthersSeeIt: t.field({
       type: PresenceRef,

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { signToken } from '../server/auth.js';
 import { ConfigError, loadConfig } from '../server/config.js';
-import { isUserId } from '../server/ids.js';
+import { isUserId } from '../presence/index.js';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { ttl: { type: 'string', default: String(24 * 3600) } } });
 const userId = positionals[0];

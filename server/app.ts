@@ -5,25 +5,45 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LRUCache } from 'lru-cache';
 import { pino, type Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { StoreUnavailableError, type UserId } from '../presence/index.js';
+import { CachedContactGraph } from '../graph/cached.js';
+import type { UserId } from '../presence/index.js';
 import { OutboxDrain } from '../prisma/drain.js';
-import type { App } from '../resolvers/context.js';
+import type { Api } from '../resolvers/context.js';
+import { ErrorCode, fail, httpStatus, isRetryable } from '../resolvers/errors.js';
 import { PresenceService } from '../service/presence.js';
+import { PrivacyService } from '../service/privacy.js';
+import { DeviceSessions } from '../service/sessions.js';
 import { startSweeper, type Sweeper } from '../service/sweeper.js';
+import { VisibilityService } from '../service/visibility.js';
+import { ViewportHub } from '../subscriptions/hub.js';
 import { InterestIndex } from '../subscriptions/interest.js';
-import { PresenceRelay } from '../subscriptions/relay.js';
+import { WatchedRecords } from '../subscriptions/records.js';
 import { createVerifier, signToken } from './auth.js';
 import type { Config } from './config.js';
-import { fail, httpStatus, isRetryable, ErrorCode } from './errors.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import type { Stores } from './stores.js';
 import { attachGateway, type Gateway } from './ws.js';
-import { CachedContactGraph } from '../graph/cached.js';
-import { ViewportHub } from '../subscriptions/hub.js';
 import { createPresenceYoga, type PresenceYoga } from './yoga.js';
+
+/** What one server process is made of: its stores, use cases and API. Shared by every request. */
+export interface App {
+  readonly config: Config;
+  /** What the resolvers are given. */
+  readonly api: Api;
+  readonly presence: PresenceService;
+  readonly privacy: PrivacyService;
+  readonly visibility: VisibilityService;
+  readonly sessions: DeviceSessions;
+  /** The one relation cache in front of the contact graph. */
+  readonly relations: CachedContactGraph;
+  readonly interest: InterestIndex;
+  readonly records: WatchedRecords;
+  readonly hub: ViewportHub;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+}
 
 export interface PresenceServer {
   readonly app: App;
@@ -52,18 +72,21 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
   const log = options.log ?? pino({ level: config.logLevel });
   const clock = options.clock ?? Date.now;
   const metrics = createMetrics({ defaults: true });
-  const service = new PresenceService({ hot: stores.hot, lastSeen: stores.lastSeen, timing: config.timing, clock });
-  const limiter = new RateLimiterMemory({ points: config.limits.mutationsPerMinute, duration: 60 });
-  const registered = new LRUCache<UserId, true>({ max: 100_000 });
-
-  const relay = new PresenceRelay({ records: (ids) => service.records(ids), graph: stores.graph, clock });
-  const interest = new InterestIndex(stores.hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
+  const { observer } = metrics;
+  const presence = new PresenceService({ hot: stores.hot, lastSeen: stores.lastSeen, timing: config.timing, clock, observer });
+  // Every read of who may see whom goes through this one cache, kept right by the visibility feed.
+  const relations = new CachedContactGraph(stores.graph, stores.hot.visibility, { clock });
+  const privacy = new PrivacyService({ graph: relations, hot: stores.hot, log });
+  const visibility = new VisibilityService({ relations, records: (ids) => presence.records(ids), unavailable: (store) => observer.unavailable(store) });
+  const records = new WatchedRecords((ids) => presence.records(ids));
+  const interest = new InterestIndex(stores.hot.feed, { observe: (userId, event) => records.observe(userId, event), idle: (userId) => records.forget(userId) });
   // A busy hub sends tens of thousands of batches a second: counted in plain numbers (added to the
   // counters at scrape time), the delay observed through a child bound once.
   const delay = { frames: metrics.fanoutDelaySeconds.labels({ path: 'frames' }), execute: metrics.fanoutDelaySeconds.labels({ path: 'execute' }) };
   const hub = new ViewportHub({
     interest,
-    relay,
+    visibility,
+    records,
     coalesceMs: config.coalesceMs,
     onBatch: (batch, path, waitedMs) => {
       metrics.countBatch(path, batch.presences.length);
@@ -71,28 +94,16 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
     },
     onCount: (delta) => metrics.subscriptions.inc(delta),
   });
-
-  const app: App = {
-    config,
-    service,
-    hot: stores.hot,
-    graph: stores.graph,
-    lastSeen: stores.lastSeen,
-    interest,
-    relay,
+  const sessions = new DeviceSessions({ presence, log, observer });
+  const limiter = new RateLimiterMemory({ points: config.limits.mutationsPerMinute, duration: 60 });
+  const api: Api = {
+    limits: config.limits,
+    timing: config.timing,
+    clock,
+    presence,
+    privacy,
+    visibility,
     hub,
-    metrics,
-    log,
-    async registerUser(userId) {
-      if (registered.has(userId)) return;
-      try {
-        await stores.graph.ensureUser(userId);
-        registered.set(userId, true);
-      } catch (error) {
-        // Unregistered users read as UNKNOWN until the graph is back; signing in still works.
-        if (!(error instanceof StoreUnavailableError)) throw error;
-      }
-    },
     async rateLimit(userId, points) {
       try {
         await limiter.consume(userId, points);
@@ -102,13 +113,14 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
       }
     },
   };
+  const app: App = { config, api, presence, privacy, visibility, sessions, relations, interest, records, hub, metrics, log };
 
   const verify = createVerifier(config);
   const graphiqlHeaders =
     config.graphiql && config.auth.kind === 'secret' && config.auth.dev && options.graphiqlUser
       ? JSON.stringify({ Authorization: `Bearer ${await signToken(config.auth.secret, options.graphiqlUser, { ttlSeconds: 7 * 24 * 3600 })}` })
       : undefined;
-  const yoga = createPresenceYoga(app, verify, graphiqlHeaders);
+  const yoga = createPresenceYoga({ api, config, verify, privacy, graphiqlHeaders });
 
   const httpServer = createHttpServer((req, res) => {
     route(req, res).catch((error: unknown) => {
@@ -119,8 +131,9 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
   metrics.track({
     feedReceived: () => stores.hot.feed.received,
     watchedUsers: () => interest.watchedUsers,
-    relayReads: () => relay.reads,
-    graphCache: () => (stores.graph instanceof CachedContactGraph ? { ...stores.graph.stats, entries: stores.graph.size } : null),
+    sockets: () => gateway.sockets,
+    subscriptionReads: () => ({ hot: records.reads, graph: visibility.graphReads }),
+    graphCache: () => ({ ...relations.stats, entries: relations.size }),
     connections: () => new Promise((resolve) => httpServer.getConnections((error, count) => resolve(error ? 0 : count))),
   });
   httpServer.keepAliveTimeout = config.httpKeepAliveMs;
@@ -151,8 +164,8 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
     return yoga(req, res);
   };
 
-  const gateway = attachGateway(httpServer, yoga, app, verify);
-  const sweeper = startSweeper(service, config.sweepMs, log);
+  const gateway = attachGateway(httpServer, yoga, { sessions, privacy, limits: config.limits, verify });
+  const sweeper = startSweeper(presence, config.sweepMs, log);
   const drain = new OutboxDrain({
     outbox: stores.hot.outbox,
     store: stores.lastSeen,
@@ -183,7 +196,7 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
       await new Promise<void>((resolve) => httpServer.close(() => resolve()));
       await sweeper.stop();
       await drain.stop();
-      await Promise.allSettled([stores.hot.close(), stores.graph.close(), stores.lastSeen.close()]);
+      await Promise.allSettled([stores.hot.close(), relations.close(), stores.lastSeen.close()]);
     },
   };
 }

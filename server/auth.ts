@@ -13,9 +13,8 @@
  */
 import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
-import type { UserId } from '../presence/index.js';
+import { isUserId, type UserId } from '../presence/index.js';
 import type { Config } from './config.js';
-import { isUserId } from './ids.js';
 
 export interface Identity {
   readonly userId: UserId;

@@ -3,6 +3,7 @@
  * at start-up with a message that names the area.
  */
 import { makeTiming, type Timing } from '../presence/index.js';
+import { DEFAULT_LIMITS, type Limits } from '../resolvers/limits.js';
 
 export type AuthConfig =
   | {
@@ -46,12 +47,6 @@ export interface Config {
   readonly neo4j: { readonly uri: string; readonly user: string; readonly password: string; readonly namespace: string } | undefined;
   readonly timing: Timing;
   /**
-   * PRESENCE_FANOUT: `viewport` (default) — a process hears only users its subscriptions watch, and a
-   * subscription only its viewport; `eager` — the naive baseline for benchmarks: every process hears
-   * every change and every subscription covers all the viewer's contacts. Never use eager in production.
-   */
-  readonly fanout: 'viewport' | 'eager';
-  /**
    * PRESENCE_COALESCE_MS: at most one batch per subscription per window; changes within it go out
    * together. Default 25: a change waits at most 25 ms, and a subscription gets at most 40 batches/s.
    */
@@ -68,37 +63,6 @@ export interface Config {
   readonly logLevel: string;
   readonly limits: Limits;
 }
-
-export interface Limits {
-  /** Ids per `presences` call (Slack allows 500). */
-  readonly presences: number;
-  /** Ids per viewport subscription. */
-  readonly viewport: number;
-  /** Page size cap for `contacts`. */
-  readonly contactsPage: number;
-  /** Live subscriptions per WebSocket. */
-  readonly operationsPerSocket: number;
-  /** Mutations per user per minute (heartbeats included). */
-  readonly mutationsPerMinute: number;
-  readonly maxDepth: number;
-  readonly maxAliases: number;
-  readonly maxTokens: number;
-  /** Bytes of one HTTP request body or one WebSocket message. */
-  readonly maxBodyBytes: number;
-}
-
-export const DEFAULT_LIMITS: Limits = {
-  presences: 500,
-  viewport: 200,
-  contactsPage: 100,
-  operationsPerSocket: 20,
-  mutationsPerMinute: 600,
-  maxDepth: 8,
-  maxAliases: 20,
-  maxTokens: 4000,
-  // The largest legal request (500 ids of 128 characters, 4000 tokens of query) is well under 200 KB.
-  maxBodyBytes: 1024 * 1024,
-};
 
 /** The well-known secret used when JWT_SECRET is unset outside production. Never for real users. */
 export const DEV_JWT_SECRET = 'presence-graph-dev-secret-do-not-use-in-production';
@@ -164,8 +128,6 @@ export function loadConfig(env: Env = process.env): Config {
   if (coalesceMs > 1000) throw new ConfigError(`subscriptions: PRESENCE_COALESCE_MS must be ≤ 1000 (the propagation bound), got ${coalesceMs}`);
   const redisPartitions = int(env, 'REDIS_PARTITIONS') ?? 16;
   if (redisPartitions < 1 || redisPartitions > 16384) throw new ConfigError(`hot: REDIS_PARTITIONS must be between 1 and 16384, got ${redisPartitions}`);
-  const fanout = env.PRESENCE_FANOUT || 'viewport';
-  if (fanout !== 'viewport' && fanout !== 'eager') throw new ConfigError(`subscriptions: PRESENCE_FANOUT must be viewport or eager, got "${fanout}"`);
   const port = int(env, 'PORT') ?? 4000;
   if (port > 65535) throw new ConfigError(`server: PORT must be ≤ 65535, got ${port}`);
 
@@ -183,7 +145,6 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     neo4j,
     timing: timing.timing,
-    fanout,
     coalesceMs,
     sweepMs: int(env, 'PRESENCE_SWEEP_MS') ?? 250,
     trailRetentionMs: int(env, 'PRESENCE_TRAIL_RETENTION_MS') ?? 24 * 60 * 60 * 1000,

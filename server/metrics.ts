@@ -1,15 +1,9 @@
 /** Prometheus metrics (prom-client), one registry per server so several servers can share a process. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ServiceObserver } from '../service/observer.js';
 
 export interface Metrics {
   readonly registry: Registry;
-  readonly transitions: Counter<'cause'>;
-  readonly heartbeats: Counter<'effect'>;
-  /** Device sessions whose socket closed, by outcome: recorded in the hot store, or failed (TTL expiry). */
-  readonly disconnects: Counter<'outcome'>;
-  /** Time to handle one heartbeat (device claim, decision, commit), by path. */
-  readonly heartbeatSeconds: Histogram<'path'>;
-  readonly sockets: Gauge;
   readonly subscriptions: Gauge;
   readonly batches: Counter<'path'>;
   readonly fanoutDelaySeconds: Histogram<'path'>;
@@ -20,16 +14,20 @@ export interface Metrics {
    * prom-client `inc` hashes its labels every time.
    */
   countBatch(path: 'frames' | 'execute', presences: number): void;
-  readonly storeFailures: Counter<'store'>;
   /** GraphQL-over-HTTP requests, from the handler to the answer handed to the kernel, by status class. */
   readonly httpSeconds: Histogram<'status'>;
-  /** Reports the feed's and the relay's counters at scrape time. */
+  /** What the use cases report, counted here. */
+  readonly observer: ServiceObserver;
+  /** Reports the counters the process keeps itself at scrape time. */
   track(sources: {
     feedReceived: () => number;
     watchedUsers: () => number;
-    relayReads: () => { hot: number; graph: number };
-    /** The relation cache in front of the graph, when there is one. */
-    graphCache: () => { hits: number; misses: number; renewals: number; entries: number } | null;
+    /** Open graphql-ws sockets that completed connection init. */
+    sockets: () => number;
+    /** Store reads subscriptions made (records of watched users; relations not held in memory). */
+    subscriptionReads: () => { hot: number; graph: number };
+    /** The relation cache in front of the graph. */
+    graphCache: () => { hits: number; misses: number; renewals: number; entries: number };
     /** Open TCP connections to the HTTP server (net.Server#getConnections: a count it keeps). */
     connections: () => Promise<number>;
   }): void;
@@ -61,8 +59,36 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
         pending[path] = 0;
       }
     };
+  const transitions = new Counter({ name: 'presence_transitions_total', help: 'Transitions made by this process', labelNames: ['cause'], registers: [registry] });
+  const heartbeats = new Counter({ name: 'presence_heartbeats_total', help: 'Heartbeats handled, by store effect', labelNames: ['effect'], registers: [registry] });
+  const disconnects = new Counter({
+    name: 'presence_disconnects_total',
+    help: 'Device sessions whose socket closed, by outcome: recorded (the device entered its grace window in the hot store) or failed (not recorded; the device expires by its TTL)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  const heartbeatSeconds = new Histogram({
+    name: 'presence_heartbeat_seconds',
+    help: 'Time to handle one heartbeat (claim, decide, commit), by path: gateway refresh or the heartbeat mutation',
+    labelNames: ['path'],
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [registry],
+  });
+  const storeFailures = new Counter({ name: 'presence_store_failures_total', help: 'Reads answered UNKNOWN because a store was down', labelNames: ['store'], registers: [registry] });
+  // Bound once: the gateway observes every device of every wheel slot.
+  const bySeconds = { gateway: heartbeatSeconds.labels({ path: 'gateway' }), mutation: heartbeatSeconds.labels({ path: 'mutation' }) };
+  const observer: ServiceObserver = {
+    transition: (transition) => transitions.inc({ cause: transition.cause }),
+    heartbeats(path, effect, count, seconds) {
+      heartbeats.inc({ effect }, count);
+      for (let i = 0; i < count; i++) bySeconds[path].observe(seconds);
+    },
+    disconnects: (outcome, count) => disconnects.inc({ outcome }, count),
+    unavailable: (store) => storeFailures.inc({ store }),
+  };
   return {
     registry,
+    observer,
     batches: new Counter({
       name: 'presence_batches_sent_total',
       help: 'PresenceBatch events sent (snapshots included), by path: frames written by the hub, or executed by graphql-js',
@@ -75,22 +101,6 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       pendingBatches[path]++;
       pendingPresences[path] += presences;
     },
-    transitions: new Counter({ name: 'presence_transitions_total', help: 'Transitions made by this process', labelNames: ['cause'], registers: [registry] }),
-    heartbeats: new Counter({ name: 'presence_heartbeats_total', help: 'Heartbeats handled, by store effect', labelNames: ['effect'], registers: [registry] }),
-    disconnects: new Counter({
-      name: 'presence_disconnects_total',
-      help: 'Device sessions whose socket closed, by outcome: recorded (the device entered its grace window in the hot store) or failed (not recorded; the device expires by its TTL)',
-      labelNames: ['outcome'],
-      registers: [registry],
-    }),
-    heartbeatSeconds: new Histogram({
-      name: 'presence_heartbeat_seconds',
-      help: 'Time to handle one heartbeat (claim, decide, commit), by path: gateway refresh or the heartbeat mutation',
-      labelNames: ['path'],
-      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1],
-      registers: [registry],
-    }),
-    sockets: new Gauge({ name: 'presence_ws_sockets', help: 'Open graphql-ws sockets', registers: [registry] }),
     subscriptions: new Gauge({ name: 'presence_viewport_subscriptions', help: 'Open viewport subscriptions', registers: [registry] }),
     fanoutDelaySeconds: new Histogram({
       name: 'presence_fanout_delay_seconds',
@@ -99,7 +109,6 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
       registers: [registry],
     }),
-    storeFailures: new Counter({ name: 'presence_store_failures_total', help: 'Reads answered UNKNOWN because a store was down', labelNames: ['store'], registers: [registry] }),
     httpSeconds: new Histogram({
       name: 'presence_http_request_seconds',
       help: 'GraphQL-over-HTTP requests: from the request reaching this process\'s handler to the last byte of the answer handed to the kernel, by status class (2xx, 4xx, 5xx; aborted: the client left first). SSE streams are not timed; time spent before the handler ran (a busy event loop) is not in it',
@@ -126,13 +135,21 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
           this.set(sources.watchedUsers());
         },
       });
+      new Gauge({
+        name: 'presence_ws_sockets',
+        help: 'Open graphql-ws sockets',
+        registers: [registry],
+        collect() {
+          this.set(sources.sockets());
+        },
+      });
       new Counter({
         name: 'presence_relay_reads_total',
-        help: 'Store round trips made by the subscription relay',
+        help: 'Store reads made by subscriptions: records of watched users not heard on the feed (hot), relations not held in memory (graph)',
         labelNames: ['store'],
         registers: [registry],
         collect() {
-          const reads = sources.relayReads();
+          const reads = sources.subscriptionReads();
           this.reset();
           this.inc({ store: 'hot' }, reads.hot);
           this.inc({ store: 'graph' }, reads.graph);

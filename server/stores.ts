@@ -1,6 +1,7 @@
 /**
  * Picks each store from the configuration: the real one when its URL is set, else the embedded one.
- * The core and the resolvers only ever see the ports.
+ * The core and the resolvers only ever see the ports (and the graph only through the relation cache
+ * server/app.ts puts in front of it).
  *
  * A real store that is down at start-up does not stop the server: it serves (that store's reads answer
  * UNKNOWN, its writes are refused) and its schema migration is retried in the background until it
@@ -8,7 +9,6 @@
  * a human.
  */
 import type { Logger } from 'pino';
-import { CachedContactGraph } from '../graph/cached.js';
 import { EmbeddedContactGraph } from '../graph/embedded.js';
 import type { ContactGraph } from '../graph/port.js';
 import { EmbeddedHotStore } from '../hot/embedded.js';
@@ -26,21 +26,13 @@ export interface Stores {
   readonly kinds: { readonly hot: string; readonly graph: string; readonly lastSeen: string };
 }
 
-export function embeddedStores(options: { feed?: 'interest' | 'all' } = {}): Stores {
+export function embeddedStores(): Stores {
   return {
-    hot: new EmbeddedHotStore(options),
+    hot: new EmbeddedHotStore(),
     graph: new EmbeddedContactGraph(),
     lastSeen: new EmbeddedLastSeenStore(),
     kinds: { hot: 'embedded', graph: 'embedded', lastSeen: 'embedded' },
   };
-}
-
-/**
- * A graph over the network behind the process-wide relation cache (graph/cached.ts), kept right by the
- * hot store's visibility feed. The embedded graph needs none: it is memory already.
- */
-export function cacheGraph(graph: ContactGraph, hot: HotStore): ContactGraph {
-  return new CachedContactGraph(graph, hot.visibility);
 }
 
 /** How often a migration that could not reach its store is retried. */
@@ -50,7 +42,7 @@ export async function openStores(config: Config, log: Logger): Promise<Stores> {
   const [hot, graph, lastSeen] = await Promise.all([openHot(config), openGraph(config, log), openLastSeen(config, log)]);
   return {
     hot,
-    graph: config.neo4j ? cacheGraph(graph, hot) : graph,
+    graph,
     lastSeen,
     kinds: {
       hot: config.redisUrl ? 'redis' : 'embedded',
@@ -61,10 +53,9 @@ export async function openStores(config: Config, log: Logger): Promise<Stores> {
 }
 
 async function openHot(config: Config): Promise<HotStore> {
-  const feed = config.fanout === 'eager' ? 'all' : 'interest';
-  if (!config.redisUrl) return new EmbeddedHotStore({ feed });
+  if (!config.redisUrl) return new EmbeddedHotStore();
   const { RedisHotStore } = await import('../hot/redis/store.js');
-  return RedisHotStore.connect({ url: config.redisUrl, prefix: config.redisPrefix, partitions: config.redisPartitions, ttlMs: config.timing.ttlMs, feed });
+  return RedisHotStore.connect({ url: config.redisUrl, prefix: config.redisPrefix, partitions: config.redisPartitions, ttlMs: config.timing.ttlMs });
 }
 
 async function openGraph(config: Config, log: Logger): Promise<ContactGraph> {

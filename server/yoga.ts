@@ -6,21 +6,33 @@ import { useGraphQlJit } from '@envelop/graphql-jit';
 import { EnvelopArmor } from '@escape.tech/graphql-armor';
 import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, OperationTypeNode, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { createContext, type App, type RequestContext } from '../resolvers/context.js';
+import { createContext, type Api, type RequestContext } from '../resolvers/context.js';
+import { ErrorCode, fail } from '../resolvers/errors.js';
 import { schema } from '../schema/index.js';
+import type { PrivacyService } from '../service/privacy.js';
+import type { FrameSocket } from '../subscriptions/frames.js';
 import { AuthError, type Identity, type Verifier } from './auth.js';
-import { fail, ErrorCode } from './errors.js';
+import type { Config } from './config.js';
 import { EXAMPLE_TABS } from './graphiql.js';
 
-/** What graphql-ws hands to the context factory instead of an HTTP request. */
+/** What graphql-ws hands to the context factory instead of an HTTP request: the socket's signed-in user and the operation's socket. */
 export interface SocketContext {
   readonly identity: Identity;
+  readonly frames: FrameSocket;
 }
 
 export type PresenceYoga = YogaServerInstance<Partial<SocketContext>, RequestContext>;
 
-export function createPresenceYoga(app: App, verify: Verifier, graphiqlHeaders: string | undefined): PresenceYoga {
-  const { config } = app;
+export interface YogaDeps {
+  readonly api: Api;
+  readonly config: Config;
+  readonly verify: Verifier;
+  readonly privacy: Pick<PrivacyService, 'register'>;
+  /** Headers GraphiQL opens with (a dev token), if any. */
+  readonly graphiqlHeaders: string | undefined;
+}
+
+export function createPresenceYoga({ api, config, verify, privacy, graphiqlHeaders }: YogaDeps): PresenceYoga {
   const tooComplex = (_ctx: unknown, error: GraphQLError) => {
     Object.assign(error.extensions, { code: ErrorCode.QUERY_TOO_COMPLEX, retryable: false, http: { status: 400 } });
   };
@@ -56,13 +68,13 @@ export function createPresenceYoga(app: App, verify: Verifier, graphiqlHeaders: 
       ...(config.graphiql ? [] : [noIntrospection()]),
     ],
     context: async (initial): Promise<RequestContext> => {
-      if (initial.identity) return createContext(app, initial.identity);
+      if (initial.identity) return createContext(api, initial.identity, initial.frames);
       const header = initial.request?.headers.get('authorization');
-      if (!header) return createContext(app, null);
+      if (!header) return createContext(api, null);
       try {
         const identity = await verify(header);
-        await app.registerUser(identity.userId);
-        return createContext(app, identity);
+        await privacy.register(identity.userId);
+        return createContext(api, identity);
       } catch (error) {
         if (error instanceof AuthError) throw fail(ErrorCode.UNAUTHENTICATED, error.message, { reason: error.reason });
         throw error;

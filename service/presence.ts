@@ -26,6 +26,8 @@ import {
 import { LRUCache } from 'lru-cache';
 import type { DeviceRefresh, HotStore } from '../hot/port.js';
 import type { DurableLastSeen, LastSeenStore } from '../prisma/port.js';
+import { ContendedError, DeviceOwnedError } from './errors.js';
+import { UNOBSERVED, type ServiceObserver } from './observer.js';
 
 /**
  * How long a durable last-seen read for a user without hot state is reused by `records`. Safe because a
@@ -42,20 +44,6 @@ const SWEEP_CONCURRENCY = 32;
 /** Compare-and-set retries before a write is reported as contended. */
 const MAX_ATTEMPTS = 8;
 
-export class DeviceOwnedError extends Error {
-  override readonly name = 'DeviceOwnedError';
-  constructor(readonly deviceId: DeviceId) {
-    super(`device "${deviceId}" belongs to another user`);
-  }
-}
-
-export class ContendedError extends Error {
-  override readonly name = 'ContendedError';
-  constructor(readonly userId: UserId) {
-    super(`presence of "${userId}" is being changed concurrently; retry`);
-  }
-}
-
 /** What became of one device of a batch (`refresh`, `disconnectAll`). */
 export type DeviceOutcome =
   | { readonly ok: true; readonly effect: Applied['effect']; readonly transition: Transition | null }
@@ -66,6 +54,8 @@ export interface PresenceServiceDeps {
   readonly lastSeen: LastSeenStore;
   readonly timing: Timing;
   readonly clock: () => number;
+  /** Told of every transition committed and every heartbeat handled (metrics). */
+  readonly observer?: ServiceObserver;
 }
 
 export class PresenceService {
@@ -73,6 +63,7 @@ export class PresenceService {
   readonly #lastSeen: LastSeenStore;
   readonly timing: Timing;
   readonly clock: () => number;
+  readonly #observer: ServiceObserver;
   /**
    * The state this process last committed per user. A heartbeat that changes nothing is then one
    * compare-and-set round trip instead of a read and a write; if anyone else wrote meanwhile, the
@@ -97,19 +88,34 @@ export class PresenceService {
     this.#lastSeen = deps.lastSeen;
     this.timing = deps.timing;
     this.clock = deps.clock;
+    this.#observer = deps.observer ?? UNOBSERVED;
     this.#durable = new LRUCache({ max: 200_000, ttl: DURABLE_READ_TTL_MS, ttlResolution: 0, perf: { now: deps.clock } });
   }
 
   /**
-   * A connect or heartbeat of one of the user's devices. Throws DeviceOwnedError when the device id is
-   * bound to another user, StoreUnavailableError('hot') when the hot store is down (nothing applied).
-   *
+   * A heartbeat of one of the user's devices from an HTTP-only client (the `heartbeat` mutation). Throws
+   * DeviceOwnedError when the device id is bound to another user, StoreUnavailableError('hot') when the
+   * hot store is down (nothing applied).
+   */
+  async heartbeat(userId: UserId, deviceId: DeviceId, platform: Platform, activity?: Activity): Promise<Applied> {
+    const started = performance.now();
+    const applied = await this.#beat(userId, deviceId, platform, activity);
+    this.#observer.heartbeats('mutation', applied.effect, 1, (performance.now() - started) / 1000);
+    return applied;
+  }
+
+  /** A device's socket connected (service/sessions.ts): online and active now. Throws as `heartbeat`. */
+  connect(userId: UserId, deviceId: DeviceId, platform: Platform): Promise<Applied> {
+    return this.#beat(userId, deviceId, platform, 'ACTIVE');
+  }
+
+  /**
    * A heartbeat without an activity report that, from the state this process last committed, moves
    * nothing but the device's timers is the store's `refresh` (no read, no compare-and-set): whatever
    * else may be due meanwhile is the sweeper's, as for open sockets. Anything else — an activity report
    * (it moves the last activity), a device the store does not know — is decided and committed in full.
    */
-  async heartbeat(userId: UserId, deviceId: DeviceId, platform: Platform, activity?: Activity): Promise<Applied> {
+  async #beat(userId: UserId, deviceId: DeviceId, platform: Platform, activity?: Activity): Promise<Applied> {
     let owner = this.#owners.get(deviceId);
     if (owner === undefined) {
       owner = await this.#hot.claimDevice(userId, deviceId);
@@ -142,6 +148,7 @@ export class PresenceService {
    * when their sockets connected. One outcome per device, in order; never throws.
    */
   async refresh(devices: readonly DeviceRefresh[]): Promise<DeviceOutcome[]> {
+    const started = performance.now();
     const now = this.clock();
     let refreshed: boolean[];
     try {
@@ -149,13 +156,16 @@ export class PresenceService {
     } catch (error) {
       return devices.map(() => ({ ok: false, error }));
     }
-    return Promise.all(
+    const outcomes = await Promise.all(
       devices.map((d, i): DeviceOutcome | Promise<DeviceOutcome> =>
-        refreshed[i]
-          ? { ok: true, effect: 'refresh', transition: null }
-          : outcomeOf(this.heartbeat(d.userId, d.deviceId, d.platform)),
+        refreshed[i] ? REFRESHED : outcomeOf(this.#beat(d.userId, d.deviceId, d.platform)),
       ),
     );
+    const seconds = (performance.now() - started) / 1000;
+    const effects = new Map<Applied['effect'], number>();
+    for (const outcome of outcomes) if (outcome.ok) effects.set(outcome.effect, (effects.get(outcome.effect) ?? 0) + 1);
+    for (const [effect, count] of effects) this.#observer.heartbeats('gateway', effect, count, seconds);
+    return outcomes;
   }
 
   /** The device's socket closed: online for the grace window more, then offline unless it reconnects. */
@@ -321,6 +331,7 @@ export class PresenceService {
       });
       if (committed) {
         this.#committed.set(userId, next);
+        if (applied.transition) this.#observer.transition(applied.transition);
         return applied;
       }
       this.#committed.delete(userId);
@@ -361,6 +372,9 @@ function coldRecord(userId: UserId, seen: DurableLastSeen | undefined): Presence
     version: seen?.version ?? 0,
   });
 }
+
+/** A device of an open socket whose expiry moved on, and nothing else. */
+const REFRESHED: DeviceOutcome = Object.freeze({ ok: true, effect: 'refresh', transition: null });
 
 /** A disconnect of a device of a user with no stored state. */
 const NOTHING_TO_RECORD: DeviceOutcome = Object.freeze({ ok: true, effect: 'none', transition: null });

@@ -2,52 +2,88 @@
  * `presence(viewport:)` events serialized once, not executed per subscription: a subscription's
  * selection set compiled into a writer of whole graphql-transport-ws `next` frames, byte for byte what
  * graphql-js execution plus graphql-ws would send (test/subscriptions/frames.test.ts holds it to that
- * over random selection sets).
+ * for every field of the types involved, over random selection sets).
  *
- * A presence is serialized once per (selection, view) and the text shared by every subscription with
- * that selection that is shown that view: views are shared objects (one per record and visibility,
- * subscriptions/relay.ts), so a change of one user seen by a thousand watchers costs one serialization
- * per distinct selection, and each frame is then a concatenation.
+ * What it compiles follows the schema itself: each selected field is resolved with the schema's own
+ * resolver and serialized through its own type (scalars and enums by their `serialize`, lists and
+ * objects field by field), so a field added to `Presence` or `LastSeen` takes this path with no change
+ * here. What it declines — a field with arguments, an abstract type, a directive other than
+ * `@include` / `@skip` — makes `compileFrames` return null, and the subscription runs through graphql-js
+ * execution instead. The resolvers under a batch must be synchronous and depend on their parent and the
+ * clock alone (`ctx.api.clock`): a view is already what its viewer may see.
  *
- * What compiles: the fields of PresenceBatch, Presence and LastSeen with aliases, `__typename`,
- * fragments (inline or named) on those types, and `@include` / `@skip` — all a client of this schema can
- * ask of it. Anything else (another directive, say) returns null, and the subscription runs through
- * graphql-js execution as before.
+ * A presence is serialized once per (selection, view, minute) and the text shared by every subscription
+ * with that selection that is shown that view: views are shared objects (one per record and visibility,
+ * subscriptions/records.ts), so a change of one user seen by a thousand watchers costs one serialization
+ * per distinct selection, and each frame is then a concatenation. Nothing the API shows is finer than a
+ * minute (the `ago` line moves at minute boundaries), so a text made in a minute holds for all of it.
  */
-import { Kind, type FragmentDefinitionNode, type GraphQLResolveInfo, type SelectionSetNode, type ValueNode } from 'graphql';
-import { agoLine, BUCKET_SECONDS, type PresenceView } from '../presence/index.js';
+import {
+  Kind,
+  getNullableType,
+  isLeafType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  type FragmentDefinitionNode,
+  type GraphQLField,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLResolveInfo,
+  type SelectionSetNode,
+  type ValueNode,
+} from 'graphql';
+import { BUCKET_MS, type PresenceView } from '../presence/index.js';
 
-type PresenceField = 'userId' | 'status' | 'lastSeen' | 'platforms' | 'version' | '__typename';
-type LastSeenField = 'at' | 'ago' | 'bucketSeconds' | '__typename';
-
-interface Entry<F> {
-  /** `"responseKey":` */
-  readonly head: string;
-  readonly field: F;
+/** Where a subscription's `next` frames go: one graphql-ws operation on one socket (server/ws.ts). */
+export interface FrameSocket {
+  /** The operation id the frames carry. */
+  readonly operationId: string;
+  /**
+   * Writes one frame. A promise when the socket holds too much unsent (a slow consumer): it resolves once
+   * the frame has gone out (or the socket is gone), and nothing more should be written before.
+   */
+  send(frame: string): Promise<void> | void;
 }
 
-interface PresenceEntry extends Entry<PresenceField> {
-  readonly lastSeen?: readonly Entry<LastSeenField>[];
-}
-
-/** The selection of one `presences` field: its serialized texts are cached under `id`. */
-interface PresenceSelection {
-  readonly id: number;
-  readonly entries: readonly PresenceEntry[];
-  /** Whether it asks for `lastSeen { ago }`, the one text that moves with time. */
-  readonly readsAgo: boolean;
-}
-
-interface BatchEntry extends Entry<'snapshot' | 'presences' | '__typename'> {
-  readonly presence?: PresenceSelection;
+/** A batch as the frames carry it: the value the `presence` subscription field resolves to. */
+export interface FrameBatch {
+  readonly snapshot: boolean;
+  readonly presences: readonly PresenceView[];
 }
 
 /** Writes the `next` frames of one subscription. */
 export interface FrameWriter {
-  frame(operationId: string, snapshot: boolean, presences: readonly PresenceView[], now: number): string;
+  /** The whole frame of `batch` for operation `operationId`, as of `now` (epoch ms). */
+  frame(operationId: string, batch: FrameBatch, now: number): string;
 }
 
-/** Numbers every compiled `presences` selection: the key of its cached texts. */
+/** The type whose values are shared view objects: their texts are cached. */
+const SHARED_TYPE = 'Presence';
+
+/** The context the resolvers under a batch are called with: the clock alone. */
+interface FrameContext {
+  readonly api: { readonly clock: () => number };
+}
+
+/** A selection set compiled for one object type. */
+interface Plan {
+  readonly entries: readonly Entry[];
+  /** Set for SHARED_TYPE: its texts are cached under it. */
+  readonly cacheId: number | undefined;
+}
+
+interface Entry {
+  /** `"responseKey":` */
+  readonly head: string;
+  /** `__typename`: the serialized name; otherwise undefined. */
+  readonly typename: string | undefined;
+  readonly field: GraphQLField<unknown, FrameContext> | undefined;
+  /** The selection of an object-typed field. */
+  readonly plan: Plan | undefined;
+}
+
+/** Numbers every compiled plan of SHARED_TYPE: the key of its cached texts. */
 let compiled = 0;
 
 /**
@@ -58,7 +94,7 @@ let compiled = 0;
 const writers = new WeakMap<object, { readonly reads: readonly string[]; readonly byValues: Map<string, FrameWriter | null> }>();
 
 /**
- * The frame writer for the `presence` field being resolved (its `info`), or null when the selection
+ * The frame writer for the subscription field being resolved (its `info`), or null when its selection
  * uses something this does not reproduce.
  */
 export function compileFrames(info: GraphQLResolveInfo): FrameWriter | null {
@@ -82,6 +118,8 @@ function sameNames(a: readonly string[], b: ReadonlySet<string>): boolean {
   return a.length === b.size && a.every((n) => b.has(n));
 }
 
+class Unsupported extends Error {}
+
 function compile(info: GraphQLResolveInfo, reads: Set<string>): FrameWriter | null {
   const variables = new Proxy(info.variableValues, {
     get(target, name: string) {
@@ -89,79 +127,128 @@ function compile(info: GraphQLResolveInfo, reads: Set<string>): FrameWriter | nu
       return target[name];
     },
   });
-  const fragments = info.fragments;
-  const batch: BatchEntry[] = [];
+  const type = getNullableType(info.returnType);
   // The field may be selected by several nodes under one response key: their selections merge.
   const selections = info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []);
+  let plan: Plan;
   try {
-    collect({ kind: Kind.SELECTION_SET, selections }, 'PresenceBatch', fragments, variables, batch, (field, set) => {
-      if (field === 'presences') {
-        const entries = presenceEntries(set!, fragments, variables);
-        return { presence: { id: ++compiled, entries, readsAgo: entries.some((e) => e.lastSeen?.some((l) => l.field === 'ago')) } };
-      }
-      if (field === 'snapshot' || field === '__typename') return {};
-      throw new Unsupported();
-    });
+    if (!isObjectType(type)) throw new Unsupported();
+    plan = planOf({ kind: Kind.SELECTION_SET, selections }, type, info.fragments, variables);
   } catch (error) {
     if (error instanceof Unsupported) return null;
     throw error;
   }
   const head = `,"type":"next","payload":{"data":{${JSON.stringify(info.path.key)}:`;
   return {
-    frame(operationId, snapshot, presences, now) {
-      let out = `{"id":${JSON.stringify(operationId)}${head}{`;
-      for (let i = 0; i < batch.length; i++) {
-        const entry = batch[i]!;
-        if (i > 0) out += ',';
-        out += entry.head;
-        if (entry.field === 'snapshot') out += snapshot ? 'true' : 'false';
-        else if (entry.field === '__typename') out += '"PresenceBatch"';
-        else {
-          out += '[';
-          for (let k = 0; k < presences.length; k++) out += (k > 0 ? ',' : '') + serialized(presences[k]!, entry.presence!, now);
-          out += ']';
-        }
-      }
-      return `${out}}}}}`;
+    frame(operationId, batch, now) {
+      const context = new Clocked(now);
+      return `{"id":${JSON.stringify(operationId)}${head}${objectJson(batch, plan, context)}}}}`;
     },
   };
 }
 
-function presenceEntries(set: SelectionSetNode, fragments: Record<string, FragmentDefinitionNode>, variables: Record<string, unknown>): PresenceEntry[] {
-  const entries: PresenceEntry[] = [];
-  collect(set, 'Presence', fragments, variables, entries, (field, sub) => {
-    if (field === 'lastSeen') {
-      const lastSeen: Entry<LastSeenField>[] = [];
-      collect(sub!, 'LastSeen', fragments, variables, lastSeen, (f) => {
-        if (f === 'at' || f === 'ago' || f === 'bucketSeconds' || f === '__typename') return {};
-        throw new Unsupported();
-      });
-      return { lastSeen };
-    }
-    if (field === 'userId' || field === 'status' || field === 'platforms' || field === 'version' || field === '__typename') return {};
-    throw new Unsupported();
-  });
-  return entries;
+/** The context of one frame: the clock stands at the frame's `now`. */
+class Clocked implements FrameContext {
+  readonly api: { readonly clock: () => number };
+  readonly minute: number;
+  constructor(now: number) {
+    this.api = { clock: () => now };
+    this.minute = Math.floor(now / BUCKET_MS);
+  }
 }
 
-class Unsupported extends Error {}
+/** Compiles a selection set on `type`: every field checked against the schema, every sub-selection compiled. */
+function planOf(set: SelectionSetNode, type: GraphQLObjectType, fragments: Record<string, FragmentDefinitionNode>, variables: Record<string, unknown>): Plan {
+  const fields = type.getFields();
+  const entries = collect(set, type.name, fragments, variables).map(({ key, name, sub }): Entry => {
+    const head = `${JSON.stringify(key)}:`;
+    if (name === '__typename') return { head, typename: JSON.stringify(type.name), field: undefined, plan: undefined };
+    const field = fields[name] as GraphQLField<unknown, FrameContext> | undefined;
+    if (!field || field.args.length > 0) throw new Unsupported();
+    const named = namedObject(field.type);
+    if (named === 'abstract') throw new Unsupported();
+    return { head, typename: undefined, field, plan: named && sub ? planOf(sub, named, fragments, variables) : undefined };
+  });
+  return { entries, cacheId: type.name === SHARED_TYPE ? ++compiled : undefined };
+}
+
+/** The object type under lists and non-nulls, undefined for a leaf, 'abstract' for an interface or union. */
+function namedObject(type: GraphQLOutputType): GraphQLObjectType | undefined | 'abstract' {
+  let inner: GraphQLOutputType = type;
+  while (isNonNullType(inner) || isListType(inner)) inner = inner.ofType;
+  if (isObjectType(inner)) return inner;
+  return isLeafType(inner) ? undefined : 'abstract';
+}
+
+/** Serialized texts per shared view, per plan: the minute they were made in, and the text. */
+const texts = new WeakMap<object, Map<number, { readonly minute: number; readonly json: string }>>();
+
+function objectJson(value: object, plan: Plan, context: Clocked): string {
+  if (plan.cacheId === undefined) return writeObject(value, plan, context);
+  let byPlan = texts.get(value);
+  const held = byPlan?.get(plan.cacheId);
+  if (held && held.minute === context.minute) return held.json;
+  const json = writeObject(value, plan, context);
+  if (!byPlan) texts.set(value, (byPlan = new Map()));
+  byPlan.set(plan.cacheId, { minute: context.minute, json });
+  return json;
+}
+
+function writeObject(value: object, plan: Plan, context: Clocked): string {
+  let out = '{';
+  const { entries } = plan;
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!;
+    if (i > 0) out += ',';
+    out += entry.head;
+    if (entry.typename !== undefined) out += entry.typename;
+    else out += valueJson(resolve(entry.field!, value, context), entry.field!.type, entry.plan, context, entry.field!);
+  }
+  return `${out}}`;
+}
+
+/** A field's value as graphql-js completes it: through lists and non-nulls, leaves serialized by their type. */
+function valueJson(value: unknown, type: GraphQLOutputType, plan: Plan | undefined, context: Clocked, field: GraphQLField<unknown, FrameContext>): string {
+  if (isNonNullType(type)) {
+    if (value === null || value === undefined) throw new Error(`frames: ${field.name} is non-null but resolved to ${String(value)}`);
+    return valueJson(value, type.ofType, plan, context, field);
+  }
+  if (value === null || value === undefined) return 'null';
+  if (isListType(type)) {
+    let out = '[';
+    let i = 0;
+    for (const item of value as Iterable<unknown>) out += (i++ > 0 ? ',' : '') + valueJson(item, type.ofType, plan, context, field);
+    return `${out}]`;
+  }
+  if (isLeafType(type)) return JSON.stringify(type.serialize(value));
+  return objectJson(value as object, plan!, context);
+}
+
+/** The schema's own resolver (or graphql-js' default: the property, called if a function), synchronously. */
+function resolve(field: GraphQLField<unknown, FrameContext>, parent: object, context: Clocked): unknown {
+  let value: unknown;
+  if (field.resolve) value = field.resolve(parent, {}, context, undefined as unknown as GraphQLResolveInfo);
+  else {
+    value = (parent as Record<string, unknown>)[field.name];
+    if (typeof value === 'function') value = (value as (args: object, ctx: FrameContext) => unknown).call(parent, {}, context);
+  }
+  if (value instanceof Promise) throw new Error(`frames: ${field.name} resolves asynchronously; fields under a presence batch must resolve synchronously`);
+  return value;
+}
 
 /**
  * graphql-js' CollectFields for one concrete type: fields in order of first appearance by response key,
  * those under the same key merged (their sub-selections together), fragments flattened, @skip/@include
- * applied. `extra` builds what an entry needs from its field name and (merged) sub-selection.
+ * applied.
  */
-function collect<E extends Entry<string>>(
+function collect(
   set: SelectionSetNode,
   typeName: string,
   fragments: Record<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,
-  into: E[],
-  extra: (field: string, set: SelectionSetNode | undefined) => Omit<E, 'head' | 'field'>,
-): void {
-  // Merge by response key first (sub-selections of a repeated key are concatenated), then build.
+): { key: string; name: string; sub: SelectionSetNode | undefined }[] {
   const order: string[] = [];
-  const byKey = new Map<string, { field: string; sets: SelectionSetNode[] }>();
+  const byKey = new Map<string, { name: string; sets: SelectionSetNode[] }>();
   // As graphql-js: a fragment is visited once per collection, wherever else it is spread.
   const visited = new Set<string>();
   const visit = (selectionSet: SelectionSetNode) => {
@@ -172,7 +259,7 @@ function collect<E extends Entry<string>>(
         if (selection.arguments?.length) throw new Unsupported();
         let merged = byKey.get(key);
         if (!merged) {
-          merged = { field: selection.name.value, sets: [] };
+          merged = { name: selection.name.value, sets: [] };
           byKey.set(key, merged);
           order.push(key);
         }
@@ -192,11 +279,11 @@ function collect<E extends Entry<string>>(
     }
   };
   visit(set);
-  for (const key of order) {
-    const { field, sets } = byKey.get(key)!;
+  return order.map((key) => {
+    const { name, sets } = byKey.get(key)!;
     const sub: SelectionSetNode | undefined = sets.length === 0 ? undefined : { kind: Kind.SELECTION_SET, selections: sets.flatMap((s) => s.selections) };
-    into.push({ head: `${JSON.stringify(key)}:`, field, ...extra(field, sub) } as E);
-  }
+    return { key, name, sub };
+  });
 }
 
 function included(directives: readonly { name: { value: string }; arguments?: readonly { name: { value: string }; value: ValueNode }[] }[] | undefined, variables: Record<string, unknown>): boolean {
@@ -210,61 +297,4 @@ function included(directives: readonly { name: { value: string }; arguments?: re
     if ((name === 'skip') === value) return false;
   }
   return true;
-}
-
-/** Serialized presences per view, per selection; the `ago` line they were made with (it moves with time; null when not asked). */
-const texts = new WeakMap<PresenceView, Map<number, { readonly ago: string | null; readonly json: string }>>();
-
-function serialized(view: PresenceView, selection: PresenceSelection, now: number): string {
-  // Only a selection that shows `ago` depends on the time: every other text is made once per view.
-  const ago = selection.readsAgo && view.lastSeen !== null ? agoLine(view.lastSeen, now) : null;
-  let bySelection = texts.get(view);
-  const held = bySelection?.get(selection.id);
-  if (held && held.ago === ago) return held.json;
-  const json = presenceJson(view, selection.entries, ago);
-  if (!bySelection) texts.set(view, (bySelection = new Map()));
-  bySelection.set(selection.id, { ago, json });
-  return json;
-}
-
-function presenceJson(view: PresenceView, entries: readonly PresenceEntry[], ago: string | null): string {
-  let out = '{';
-  entries.forEach((entry, i) => {
-    if (i > 0) out += ',';
-    out += entry.head;
-    switch (entry.field) {
-      case 'userId':
-        out += JSON.stringify(view.userId);
-        break;
-      case 'status':
-        out += `"${view.status}"`;
-        break;
-      case 'platforms':
-        out += JSON.stringify(view.platforms);
-        break;
-      case 'version':
-        out += String(view.version);
-        break;
-      case '__typename':
-        out += '"Presence"';
-        break;
-      case 'lastSeen':
-        out += view.lastSeen === null ? 'null' : lastSeenJson(view.lastSeen, ago, entry.lastSeen!);
-        break;
-    }
-  });
-  return `${out}}`;
-}
-
-function lastSeenJson(bucket: number, ago: string | null, entries: readonly Entry<LastSeenField>[]): string {
-  let out = '{';
-  entries.forEach((entry, i) => {
-    if (i > 0) out += ',';
-    out += entry.head;
-    if (entry.field === 'at') out += JSON.stringify(new Date(bucket));
-    else if (entry.field === 'ago') out += JSON.stringify(ago);
-    else if (entry.field === 'bucketSeconds') out += String(BUCKET_SECONDS);
-    else out += '"LastSeen"';
-  });
-  return `${out}}`;
 }

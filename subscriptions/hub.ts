@@ -8,10 +8,10 @@
  * joins the hub's ready queue → the hub drains the queue in turn, oldest first, a few ms at a time, and
  * reads the feed again in between (one drain for the process, no timer or promise per subscription; one
  * waiting for the end of its window sits on a timer shared with those due on the same 2 ms tick) → views
- * from the relay (held records and relations, shared view objects) → the subscription's sink. Two
- * sinks: frames written straight to a graphql-ws socket, serialized once per view and selection
- * (frames.ts); or batches handed to graphql-js execution through an async iterator (SSE, and
- * selections frames.ts does not compile).
+ * made by the visibility service (service/visibility.ts) from held relations and records (records.ts),
+ * one shared object per record and visibility → the subscription's sink. Two sinks: frames written
+ * straight to a graphql-ws socket, serialized once per view and selection (frames.ts); or batches
+ * handed to graphql-js execution through an async iterator (SSE, and selections frames.ts declines).
  *
  * Order of events: the watcher is registered before the snapshot is read, so a change that races the
  * snapshot is re-read after it (and dropped if the viewer sees no difference). The viewer is watched too:
@@ -24,8 +24,9 @@
 import { Repeater } from 'graphql-yoga';
 import { sameView, type PresenceView, type UserId } from '../presence/index.js';
 import type { FeedEvent } from '../hot/port.js';
+import type { VisibilityService } from '../service/visibility.js';
 import type { InterestIndex, Watcher } from './interest.js';
-import type { PresenceRelay } from './relay.js';
+import type { WatchedRecords } from './records.js';
 
 export interface PresenceBatch {
   readonly snapshot: boolean;
@@ -44,7 +45,10 @@ export interface ViewportSink {
 
 export interface HubOptions {
   readonly interest: InterestIndex;
-  readonly relay: PresenceRelay;
+  /** Who may see what: every snapshot and batch is made there. */
+  readonly visibility: VisibilityService;
+  /** The records of watched users, kept by the interest index's feed. */
+  readonly records: WatchedRecords;
   /** Changes arriving within this window after a batch go out together at its end. */
   readonly coalesceMs: number;
   /**
@@ -134,9 +138,7 @@ export class ViewportHub {
    */
   async open(viewerId: UserId, ids: readonly UserId[], sink: ViewportSink): Promise<ViewportHandle> {
     const sub = new Subscription(this, viewerId, ids, sink);
-    const { interest, relay } = this.#options;
-    await interest.watch(sub, sub.watched);
-    relay.open(viewerId);
+    await this.#options.interest.watch(sub, sub.watched);
     this.#open++;
     this.#options.onCount?.(1);
     this.#snapshot(sub);
@@ -146,8 +148,7 @@ export class ViewportHub {
         sub.closed = true;
         this.#open--;
         this.#options.onCount?.(-1);
-        relay.close(viewerId);
-        await interest.unwatch(sub, sub.watched);
+        await this.#options.interest.unwatch(sub, sub.watched);
       },
     };
   }
@@ -236,9 +237,10 @@ export class ViewportHub {
 
   #snapshot(sub: Subscription): void {
     sub.busy = true;
-    const held = this.#options.relay.viewsNow(sub.viewerId, sub.ids);
+    const { visibility, records } = this.#options;
+    const held = visibility.viewsNow(sub.viewerId, sub.ids, records);
     if (held) this.#sendSnapshot(sub, held);
-    else this.#options.relay.read(sub.viewerId, sub.ids).then((views) => this.#sendSnapshot(sub, views), (error: unknown) => this.#failed(sub, error));
+    else visibility.views(sub.viewerId, sub.ids, records).then((views) => this.#sendSnapshot(sub, views), (error: unknown) => this.#failed(sub, error));
   }
 
   #sendSnapshot(sub: Subscription, views: PresenceView[]): void {
@@ -254,10 +256,11 @@ export class ViewportHub {
     const ids = [...sub.dirty];
     const since = sub.dirtySince;
     sub.dirty.clear();
-    // From what the relay holds when it can (no promise), else read with every other subscription's misses.
-    const held = this.#options.relay.viewsNow(sub.viewerId, ids);
+    // From what is held when it can (no promise), else read with every other subscription's misses.
+    const { visibility, records } = this.#options;
+    const held = visibility.viewsNow(sub.viewerId, ids, records);
     if (held) this.#sendChanges(sub, held, since);
-    else this.#options.relay.read(sub.viewerId, ids).then((views) => this.#sendChanges(sub, views, since), (error: unknown) => this.#failed(sub, error));
+    else visibility.views(sub.viewerId, ids, records).then((views) => this.#sendChanges(sub, views, since), (error: unknown) => this.#failed(sub, error));
   }
 
   #sendChanges(sub: Subscription, views: PresenceView[], since: number): void {

@@ -11,7 +11,7 @@ export interface Watcher {
 }
 
 export interface InterestHooks {
-  /** Sees every event for a watched user before the watchers are told (the relay's caches). */
+  /** Sees every event for a watched user before the watchers are told (subscriptions/records.ts). */
   observe?(userId: UserId, event: FeedEvent): void;
   /** The last local watcher of a user left. */
   idle?(userId: UserId): void;

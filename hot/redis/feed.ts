@@ -15,8 +15,6 @@ export class RedisFeed implements PresenceFeed {
   readonly #space: KeySpace;
   /** SUBSCRIBEs of one turn leave in one write (each connecting socket's viewport is a listen). */
   readonly #writes: TurnWrites;
-  /** `all`: hear every user's changes (the eager baseline), with one pattern subscription. */
-  readonly #mode: 'interest' | 'all';
   readonly #listening = new Set<UserId>();
   #handler: ((userId: UserId, event: FeedEvent) => void) | null = null;
   #received = 0;
@@ -24,17 +22,15 @@ export class RedisFeed implements PresenceFeed {
   /** Users unlistened this turn of the event loop, unsubscribed together at its end (`#unsubscribeLater`). */
   #leaving: { readonly userIds: UserId[]; readonly done: Promise<void> } | null = null;
 
-  constructor(subscriber: Redis, space: KeySpace, mode: 'interest' | 'all', writes: TurnWrites) {
+  constructor(subscriber: Redis, space: KeySpace, writes: TurnWrites) {
     this.#sub = subscriber;
     this.#space = space;
-    this.#mode = mode;
     this.#writes = writes;
     // The store connects before making the feed: an already open connection counts as connected.
     this.#wasConnected = subscriber.status === 'ready';
-    if (mode === 'all' && this.#wasConnected) subscriber.psubscribe(`${space.prefix}ch:*`).catch(() => undefined);
-    const deliver = (channel: string, message: string) => {
+    subscriber.on('message', (channel: string, message: string) => {
       const userId = userOfChannel(space, channel);
-      if (userId === null || (mode === 'interest' && !this.#listening.has(userId))) return;
+      if (userId === null || !this.#listening.has(userId)) return;
       let event: FeedEvent;
       try {
         event = JSON.parse(message) as FeedEvent;
@@ -43,14 +39,11 @@ export class RedisFeed implements PresenceFeed {
       }
       this.#received++;
       this.#handler?.(userId, event);
-    };
-    subscriber.on('message', deliver);
-    subscriber.on('pmessage', (_pattern: string, channel: string, message: string) => deliver(channel, message));
+    });
     subscriber.on('ready', () => {
       // The connection is new (first connect or a reconnect): subscribe to everything listened to
       // meanwhile, then tell watchers that what they hold may be stale.
-      if (mode === 'all') subscriber.psubscribe(`${space.prefix}ch:*`).catch(() => undefined);
-      else if (this.#listening.size > 0) {
+      if (this.#listening.size > 0) {
         subscriber.subscribe(...[...this.#listening].map((id) => userChannel(space, id))).catch(() => undefined);
       }
       if (this.#wasConnected) this.#staleAll();
@@ -69,7 +62,6 @@ export class RedisFeed implements PresenceFeed {
     const fresh = userIds.filter((id) => !this.#listening.has(id));
     for (const id of fresh) this.#listening.add(id);
     // While disconnected, the 'ready' handler subscribes everything on reconnect.
-    if (this.#mode === 'all') return;
     if (fresh.length > 0 && this.#sub.status === 'ready') {
       this.#writes.hold();
       await this.#sub.subscribe(...fresh.map((id) => userChannel(this.#space, id)));
@@ -78,7 +70,6 @@ export class RedisFeed implements PresenceFeed {
 
   async unlisten(userIds: readonly UserId[]): Promise<void> {
     const gone = userIds.filter((id) => this.#listening.delete(id));
-    if (this.#mode === 'all') return;
     if (gone.length > 0 && this.#sub.status === 'ready') await this.#unsubscribeLater(gone);
   }
 

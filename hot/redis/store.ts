@@ -23,8 +23,6 @@ export interface RedisHotStoreOptions {
   readonly ttlMs: number;
   /** Connect and command timeout; default 2 000 ms (a dead Redis must fail fast, not hang requests). */
   readonly timeoutMs?: number;
-  /** `all`: the feed hears every user (the eager-broadcast baseline); default `interest`. */
-  readonly feed?: 'interest' | 'all';
 }
 
 /** How long a device id stays bound to its user after its last claim. */
@@ -46,17 +44,15 @@ export class RedisHotStore implements HotStore {
   readonly #ttlMs: number;
   /** Commands issued in one turn of the event loop leave in one write. */
   readonly #writes: TurnWrites;
-  /** Round trips so far, so tests can prove batching. */
-  roundTrips = 0;
 
-  private constructor(redis: ScriptedRedis, subscriber: Redis, space: KeySpace, ttlMs: number, feed: 'interest' | 'all') {
+  private constructor(redis: ScriptedRedis, subscriber: Redis, space: KeySpace, ttlMs: number) {
     this.#redis = redis;
     this.#subscriber = subscriber;
     this.#space = space;
     this.#ttlMs = ttlMs;
     this.#writes = new TurnWrites(redis);
     const subscriberWrites = new TurnWrites(subscriber);
-    this.feed = new RedisFeed(subscriber, space, feed, subscriberWrites);
+    this.feed = new RedisFeed(subscriber, space, subscriberWrites);
     this.visibility = new RedisVisibilityFeed(subscriber, space, subscriberWrites);
     this.outbox = new RedisOutbox(redis, space);
   }
@@ -87,11 +83,7 @@ export class RedisHotStore implements HotStore {
     subscriber.on('error', () => undefined);
     await Promise.allSettled([redis.connect(), subscriber.connect()]);
     const space = { prefix, partitions: options.partitions ?? 16 };
-    return new RedisHotStore(redis, subscriber, space, options.ttlMs, options.feed ?? 'interest');
-  }
-
-  get keySpace(): KeySpace {
-    return this.#space;
+    return new RedisHotStore(redis, subscriber, space, options.ttlMs);
   }
 
   async load(userIds: readonly UserId[]): Promise<Map<UserId, UserState>> {
@@ -184,16 +176,6 @@ export class RedisHotStore implements HotStore {
     this.#subscriber.disconnect();
   }
 
-  /** Deletes every key under this store's prefix (tests). */
-  async purge(): Promise<void> {
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.#redis.scan(cursor, 'MATCH', `${this.#space.prefix}*`, 'COUNT', 1000);
-      if (keys.length > 0) await this.#redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
-
   /**
    * The calls `issue` makes without waiting for any (one script call per partition), as one round trip:
    * they leave in this turn's one write (TurnWrites) rather than one write each — a 500-id read is 16
@@ -217,13 +199,7 @@ export class RedisHotStore implements HotStore {
     return groups;
   }
 
-  /** Which partition a user's keys live in (tests, tools). */
-  partitionOf(userId: UserId): number {
-    return partitionOf(userId, this.#space);
-  }
-
   async #guard<T>(run: () => Promise<T>): Promise<T> {
-    this.roundTrips++;
     this.#writes.hold();
     try {
       return await run();

@@ -1,6 +1,7 @@
 /** Fail closed: when a store cannot be read the answer is UNKNOWN, never a stale ONLINE; writes are refused. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EmbeddedContactGraph } from '../../graph/embedded.js';
+import { RELATION_TTL_MS } from '../../graph/cached.js';
 import type { ContactGraph } from '../../graph/port.js';
 import { EmbeddedHotStore } from '../../hot/embedded.js';
 import type { HotStore } from '../../hot/port.js';
@@ -17,12 +18,15 @@ describe('with a store down', () => {
   let lastSeen: Switchable<LastSeenStore>;
   const tokens: Record<string, string> = {};
   const as = (u: string, q: string) => gql(t.url, q, {}, tokens[u]);
+  /** The servers' clock: moved on by hand (device expiries are far off until it is). */
+  let now: number;
 
   beforeEach(async () => {
+    now = Date.now();
     hot = switchable<HotStore>(new EmbeddedHotStore(), 'hot');
     graph = switchable<ContactGraph>(new EmbeddedContactGraph(), 'graph');
     lastSeen = switchable<LastSeenStore>(new EmbeddedLastSeenStore(), 'lastSeen');
-    t = await startTestServer({ stores: { hot: hot.store, graph: graph.store, lastSeen: lastSeen.store, kinds: { hot: 'test', graph: 'test', lastSeen: 'test' } } });
+    t = await startTestServer({ stores: { hot: hot.store, graph: graph.store, lastSeen: lastSeen.store, kinds: { hot: 'test', graph: 'test', lastSeen: 'test' } }, clock: () => now });
     for (const u of ['alice', 'bob']) {
       tokens[u] = await t.token(u);
       await as(u, '{ me { id } }');
@@ -57,15 +61,26 @@ describe('with a store down', () => {
     expect((await as('alice', '{ me { manualStatus devices { deviceId } } }')).data).toEqual({ me: { manualStatus: 'AUTO', devices: [{ deviceId: 'a1' }] } });
   });
 
-  it('should read UNKNOWN when the contact graph is down: privacy cannot be proven', async () => {
+  it('should read UNKNOWN when the contact graph is down for every relation it has not proven, and for the rest once their proof ages out', async () => {
+    tokens.carol = await t.token('carol');
+    await as('carol', '{ me { id } }');
+    await as('alice', 'mutation { setPrivacy(mode: EVERYONE) { privacy } }');
+    expect((await as('bob', '{ presence(userId: "alice") { status } }')).data).toEqual({ presence: { status: 'ONLINE' } });
     graph.down = true;
-    const res = await as('bob', '{ presence(userId: "alice") { status version lastSeen { at } } }');
-    expect(res.data).toEqual({ presence: { status: 'UNKNOWN', version: 0, lastSeen: null } });
+    // carol's relation to alice was never read: privacy cannot be proven.
+    expect((await as('carol', '{ presence(userId: "alice") { status version lastSeen { at } } }')).data).toEqual({ presence: { status: 'UNKNOWN', version: 0, lastSeen: null } });
+    // bob's was read just now and no change has been announced since: it holds for its life in the
+    // relation cache (graph/cached.ts, at most its TTL), and not a moment longer.
+    expect((await as('bob', '{ presence(userId: "alice") { status } }')).data).toEqual({ presence: { status: 'ONLINE' } });
     // Your own presence needs no privacy proof.
     expect((await as('alice', '{ presence(userId: "alice") { status } }')).data).toEqual({ presence: { status: 'ONLINE' } });
-    expect((await as('alice', '{ me { privacy status } }')).data).toEqual({ me: { privacy: null, status: 'ONLINE' } });
-    expect(codes(await as('alice', 'mutation { setPrivacy(mode: EVERYONE) { privacy } }'))).toEqual(['GRAPH_UNAVAILABLE']);
+    now += RELATION_TTL_MS;
+    expect((await as('bob', '{ presence(userId: "alice") { status version lastSeen { at } } }')).data).toEqual({ presence: { status: 'UNKNOWN', version: 0, lastSeen: null } });
+    // Your own mode, no longer proven and unreadable, is null.
+    expect((await as('alice', '{ me { privacy } }')).data).toEqual({ me: { privacy: null } });
+    expect(codes(await as('alice', 'mutation { setPrivacy(mode: NOBODY) { privacy } }'))).toEqual(['GRAPH_UNAVAILABLE']);
     graph.down = false;
+    expect((await as('alice', 'mutation { heartbeat(deviceId: "a1", platform: WEB) { status } }')).data).toEqual({ heartbeat: { status: 'ONLINE' } });
     expect((await as('bob', '{ presence(userId: "alice") { status } }')).data).toEqual({ presence: { status: 'ONLINE' } });
   });
 
@@ -186,13 +201,15 @@ describe('batching', () => {
       expect(hot.args.records).toEqual([[['m0', 'viewer', 'm2']]]);
       expect(lastSeen.args.lastSeen).toEqual([[['m0', 'viewer', 'm2']]]);
 
-      // With the graph down nobody else can be proven visible: only the viewer's own state is read.
+      // With the graph down nobody it has not proven can be: only the viewer's own state is read.
+      await graph.store.ensureUser('m9');
+      await graph.store.addContact('m9', 'viewer');
       graph.down = true;
       hot.reset();
       lastSeen.reset();
-      const down = await gql<{ presences: { userId: string; status: string }[] }>(t.url, 'query ($ids: [ID!]!) { presences(userIds: $ids) { userId status } }', { ids: ['m0', 'viewer'] }, viewer);
+      const down = await gql<{ presences: { userId: string; status: string }[] }>(t.url, 'query ($ids: [ID!]!) { presences(userIds: $ids) { userId status } }', { ids: ['m9', 'viewer'] }, viewer);
       expect(down.data!.presences).toEqual([
-        { userId: 'm0', status: 'UNKNOWN' },
+        { userId: 'm9', status: 'UNKNOWN' },
         { userId: 'viewer', status: 'OFFLINE' },
       ]);
       expect(hot.args.records).toEqual([[['viewer']]]);

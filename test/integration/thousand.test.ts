@@ -52,11 +52,11 @@ describe('1 000 subscribers × 20-id viewports on one process', () => {
       expect(s.feed.events[0]!.presence.snapshot).toBe(true);
       expect(s.feed.events[0]!.presence.presences.map((p) => [p.userId, p.status])).toEqual(s.viewport.map((id) => [id, 'OFFLINE']));
     }
-    const { relay } = t.server.app;
-    const readsBefore = { ...relay.reads };
+    const { records, visibility } = t.server.app;
+    const readsBefore = { hot: records.reads, graph: visibility.graphReads };
     // The script: each target comes online in turn; the next starts once every watcher has seen it.
     for (const target of TARGETS) {
-      const applied = await t.server.app.service.heartbeat(target, `${target}-d`, 'WEB', 'ACTIVE');
+      const applied = await t.server.app.presence.heartbeat(target, `${target}-d`, 'WEB', 'ACTIVE');
       expect(applied.transition?.to).toBe('ONLINE');
       const watchers = subs.filter((s) => s.viewport.includes(target));
       await until(
@@ -76,7 +76,7 @@ describe('1 000 subscribers × 20-id viewports on one process', () => {
     }
     expect(subs.reduce((n, s) => n + s.feed.events.length, 0)).toBe(1_000 + 1_000 * 20);
     // Records came with the events and relations were cached: no Redis or Neo4j read per frame.
-    expect(relay.reads.hot - readsBefore.hot).toBe(0);
-    expect(relay.reads.graph - readsBefore.graph).toBe(0);
+    expect(records.reads - readsBefore.hot).toBe(0);
+    expect(visibility.graphReads - readsBefore.graph).toBe(0);
   });
 });

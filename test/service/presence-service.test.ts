@@ -4,7 +4,8 @@ import type { HotStore } from '../../hot/port.js';
 import { makeTiming, type PresenceRecord } from '../../presence/index.js';
 import { EmbeddedLastSeenStore } from '../../prisma/embedded.js';
 import type { LastSeenStore } from '../../prisma/port.js';
-import { DeviceOwnedError, DURABLE_READ_TTL_MS, PresenceService } from '../../service/presence.js';
+import { DeviceOwnedError } from '../../service/errors.js';
+import { DURABLE_READ_TTL_MS, PresenceService } from '../../service/presence.js';
 import { until } from '../support/clients.js';
 import { switchable } from '../support/faults.js';
 

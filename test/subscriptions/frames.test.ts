@@ -1,17 +1,34 @@
 /**
- * Compiled `next` frames (subscriptions/frames.ts) against the real thing: for random selection sets —
- * aliases, repeated fields, inline and named fragments, @include/@skip from literals and variables — and
- * random batches, the frame equals what graphql-js execution of the schema plus graphql-ws'
- * `{ id, type: 'next', payload }` serialization sends, byte for byte.
+ * Compiled `next` frames (subscriptions/frames.ts) against the real thing: for every field the schema
+ * lets a client select under a presence batch, and for random selection sets — aliases, repeated fields,
+ * inline and named fragments, @include/@skip from literals and variables — over random batches, the frame
+ * equals what graphql-js execution of the schema plus graphql-ws' `{ id, type: 'next', payload }`
+ * serialization sends, byte for byte. The field lists are read off the schema, never written here: a
+ * field added to `Presence` or `LastSeen` is covered, and fails here if it would not take the fast path.
  */
 import fc from 'fast-check';
-import { execute, getOperationAST, Kind, parse, validate, type FieldNode, type FragmentDefinitionNode, type GraphQLResolveInfo } from 'graphql';
+import {
+  execute,
+  extendSchema,
+  getNamedType,
+  getOperationAST,
+  isObjectType,
+  Kind,
+  parse,
+  validate,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLObjectType,
+  type GraphQLResolveInfo,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { PLATFORMS, PRESENCE_STATUSES, type PresenceView } from '../../presence/index.js';
 import { schema } from '../../schema/index.js';
 import { compileFrames } from '../../subscriptions/frames.js';
 
 const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+const presenceField = schema.getSubscriptionType()!.getFields().presence!;
 
 /** What compileFrames reads of a resolve info, taken from a parsed subscription document. */
 function infoOf(source: string, variables: Record<string, unknown>): GraphQLResolveInfo {
@@ -21,7 +38,10 @@ function infoOf(source: string, variables: Record<string, unknown>): GraphQLReso
   const key = root[0]!.alias?.value ?? root[0]!.name.value;
   const fragments = Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
   return {
+    schema,
     operation,
+    fieldName: 'presence',
+    returnType: presenceField.type,
     fieldNodes: root.filter((f) => (f.alias?.value ?? f.name.value) === key),
     fragments,
     variableValues: variables,
@@ -29,9 +49,9 @@ function infoOf(source: string, variables: Record<string, unknown>): GraphQLReso
   } as unknown as GraphQLResolveInfo;
 }
 
-/** The frame graphql-js + graphql-ws would send for this event. */
+/** The frame graphql-js + graphql-ws would send for this event; the resolvers get the clock alone, as the frames do. */
 async function standardFrame(source: string, variables: Record<string, unknown>, batch: { snapshot: boolean; presences: PresenceView[] }): Promise<string> {
-  const result = await execute({ schema, document: parse(source), rootValue: batch, variableValues: variables, contextValue: { app: { service: { clock: () => NOW } } } });
+  const result = await execute({ schema, document: parse(source), rootValue: batch, variableValues: variables, contextValue: { api: { clock: () => NOW } } });
   expect(result.errors).toBeUndefined();
   return JSON.stringify({ id: 'op-1', type: 'next', payload: { ...result } });
 }
@@ -44,8 +64,23 @@ const viewArb: fc.Arbitrary<PresenceView> = fc.record({
   version: fc.nat(10_000),
 });
 
-/** A field or fragment of a selection set, as text, from names of its type and a sub-selection maker. */
-function selectionArb(typeName: string, fields: readonly string[], sub: Record<string, fc.Arbitrary<string>>, depth = 0): fc.Arbitrary<string> {
+/** The object types a client can reach under the subscription field, each with its selectable fields. */
+const batchType = getNamedType(presenceField.type) as GraphQLObjectType;
+
+function objectFieldsOf(type: GraphQLObjectType): Map<string, GraphQLObjectType> {
+  const out = new Map<string, GraphQLObjectType>();
+  for (const [name, field] of Object.entries(type.getFields())) {
+    const named = getNamedType(field.type);
+    if (isObjectType(named)) out.set(name, named);
+  }
+  return out;
+}
+
+/** A field or fragment of a selection set, as text, from the schema's fields of `type`. */
+function selectionArb(type: GraphQLObjectType, depth = 0): fc.Arbitrary<string> {
+  const fields = [...Object.keys(type.getFields()), '__typename'];
+  const objects = objectFieldsOf(type);
+  const sub = Object.fromEntries([...objects].map(([name, object]) => [name, selectionArb(object)]));
   const field = fc
     .record({
       name: fc.constantFrom(...fields),
@@ -56,32 +91,66 @@ function selectionArb(typeName: string, fields: readonly string[], sub: Record<s
       (sub[name] ?? fc.constant('')).map((inner) => `${alias ? `${name.replace('__', '')}${alias}: ` : ''}${name}${directive ? ` ${directive}` : ''}${inner ? ` { ${inner} }` : ''}`),
     );
   const set = fc.array(depth < 2 ? fc.oneof({ weight: 6, arbitrary: field }, { weight: 1, arbitrary: fc.constant('') }) : field, { minLength: 1, maxLength: 5 });
-  if (depth >= 2) return set.map((parts) => parts.filter(Boolean).join(' ') || fields[0]!);
+  const joined = set.map((parts) => parts.filter(Boolean).join(' ') || '__typename');
+  if (depth >= 2) return joined;
   return fc.oneof(
-    { weight: 4, arbitrary: set.map((parts) => parts.filter(Boolean).join(' ') || fields[0]!) },
-    { weight: 1, arbitrary: fc.tuple(set, selectionArb(typeName, fields, sub, depth + 1)).map(([parts, inner]) => `${parts.filter(Boolean).join(' ') || fields[0]!} ... on ${typeName} { ${inner} }`) },
-    { weight: 1, arbitrary: fc.tuple(set, selectionArb(typeName, fields, sub, depth + 1)).map(([parts, inner]) => `${parts.filter(Boolean).join(' ') || fields[0]!} ... @include(if: $on) { ${inner} }`) },
+    { weight: 4, arbitrary: joined },
+    { weight: 1, arbitrary: fc.tuple(joined, selectionArb(type, depth + 1)).map(([parts, inner]) => `${parts} ... on ${type.name} { ${inner} }`) },
+    { weight: 1, arbitrary: fc.tuple(joined, selectionArb(type, depth + 1)).map(([parts, inner]) => `${parts} ... @include(if: $on) { ${inner} }`) },
   );
 }
 
-const lastSeenSel = selectionArb('LastSeen', ['at', 'ago', 'bucketSeconds', '__typename'], {});
-const presenceSel = selectionArb('Presence', ['userId', 'status', 'lastSeen', 'platforms', 'version', '__typename'], { lastSeen: lastSeenSel });
-const batchSel = selectionArb('PresenceBatch', ['snapshot', 'presences', '__typename'], { presences: presenceSel });
+/**
+ * Every field a client can select under the subscription field, as the document selecting it alone
+ * (object fields with `__typename` under them): [type.field, document].
+ */
+function everyField(): [string, string][] {
+  const out: [string, string][] = [];
+  const walk = (type: GraphQLObjectType, wrap: (inner: string) => string, seen: Set<string>) => {
+    if (seen.has(type.name)) return;
+    const next = new Set(seen).add(type.name);
+    for (const [name, field] of Object.entries(type.getFields())) {
+      const named = getNamedType(field.type);
+      out.push([`${type.name}.${name}`, wrap(isObjectType(named) ? `${name} { __typename }` : name)]);
+      if (isObjectType(named)) walk(named, (inner) => wrap(`${name} { ${inner} }`), next);
+    }
+  };
+  walk(batchType, (inner) => `subscription ($ids: [ID!]!) { presence(viewport: $ids) { ${inner} } }`, new Set());
+  return out;
+}
+
+/** Batches that give every field a value: each status, with and without a last-seen and platforms. */
+const SAMPLE = {
+  snapshot: true,
+  presences: PRESENCE_STATUSES.map((status, i): PresenceView => ({ userId: `u${i}`, status, lastSeen: i % 2 ? NOW - i * 3_600_000 : null, platforms: PLATFORMS.slice(0, i % 4), version: i })),
+};
 
 describe('compiled presence frames', () => {
+  it.each(everyField())('should take the fast path for %s and write what graphql-js would', async (_field, source) => {
+    const writer = compileFrames(infoOf(source, { ids: ['x'] }));
+    expect(writer, `${source} fell back to graphql-js execution`).not.toBeNull();
+    expect(writer!.frame('op-1', SAMPLE, NOW)).toBe(await standardFrame(source, { ids: ['x'] }, SAMPLE));
+  });
+
+  it('should know every field the schema lets a client select under a batch', () => {
+    // The walk above is what keeps this suite honest: it must reach the types the frames serialize.
+    expect(new Set(everyField().map(([field]) => field.split('.')[0]))).toEqual(new Set(['PresenceBatch', 'Presence', 'LastSeen']));
+  });
+
   it('should write exactly the frames graphql-js execution and graphql-ws would send, for random selections and batches', async () => {
     let checked = 0;
+    const presenceType = objectFieldsOf(batchType).get('presences')!;
     await fc.assert(
       fc.asyncProperty(
-        batchSel,
-        fc.option(presenceSel, { nil: undefined }),
+        selectionArb(batchType),
+        fc.option(selectionArb(presenceType), { nil: undefined }),
         fc.constantFrom('presence', 'p: presence'),
         fc.boolean(),
         fc.boolean(),
         fc.array(viewArb, { maxLength: 6 }),
         async (selection, fragmentBody, root, on, snapshot, presences) => {
           const body = fragmentBody ? selection.replace(/presences( @[^{]*)? \{/, (m) => `${m} ...P `) : selection;
-          const fragment = fragmentBody && body !== selection ? `\nfragment P on Presence { ${fragmentBody} }` : '';
+          const fragment = fragmentBody && body !== selection ? `\nfragment P on ${presenceType.name} { ${fragmentBody} }` : '';
           const uses = (body + fragment).includes('$on') ? ', $on: Boolean!' : '';
           const source = `subscription ($ids: [ID!]!${uses}) { ${root}(viewport: $ids) { ${body} } }${fragment}`;
           // Random fields under one key may not merge (e.g. `a: status a: version`): not a valid document.
@@ -94,9 +163,9 @@ describe('compiled presence frames', () => {
           const writer = compileFrames(infoOf(source, variables));
           expect(writer, source).not.toBeNull();
           const batch = { snapshot, presences };
-          expect(writer!.frame('op-1', snapshot, presences, NOW), source).toBe(await standardFrame(source, variables, batch));
+          expect(writer!.frame('op-1', batch, NOW), source).toBe(await standardFrame(source, variables, batch));
           // Served again from the shared texts: still the same bytes.
-          expect(writer!.frame('op-1', snapshot, presences, NOW)).toBe(await standardFrame(source, variables, batch));
+          expect(writer!.frame('op-1', batch, NOW)).toBe(await standardFrame(source, variables, batch));
           checked++;
         },
       ),
@@ -109,8 +178,8 @@ describe('compiled presence frames', () => {
     const source = 'subscription ($ids: [ID!]!) { presence(viewport: $ids) { presences { lastSeen { ago } } } }';
     const writer = compileFrames(infoOf(source, { ids: ['x'] }))!;
     const view: PresenceView = { userId: 'u', status: 'OFFLINE', lastSeen: NOW - 60_000, platforms: [], version: 3 };
-    expect(writer.frame('1', false, [view], NOW)).toContain('"ago":"just now"');
-    expect(writer.frame('1', false, [view], NOW + 60_000)).toContain('"ago":"2 min ago"');
+    expect(writer.frame('1', { snapshot: false, presences: [view] }, NOW)).toContain('"ago":"just now"');
+    expect(writer.frame('1', { snapshot: false, presences: [view] }, NOW + 60_000)).toContain('"ago":"2 min ago"');
   });
 
   it('should share one writer between subscriptions of one document, whatever their viewports, and not across directive values', () => {
@@ -122,7 +191,16 @@ describe('compiled presence frames', () => {
     const off = compileFrames(sameDocument({ ids: ['a'], on: false }));
     expect(off).not.toBe(first);
     expect(compileFrames(sameDocument({ ids: ['d'], on: false }))).toBe(off);
-    expect(off!.frame('1', true, [], NOW)).toBe('{"id":"1","type":"next","payload":{"data":{"presence":{"presences":[]}}}}');
+    expect(off!.frame('1', { snapshot: true, presences: [] }, NOW)).toBe('{"id":"1","type":"next","payload":{"data":{"presence":{"presences":[]}}}}');
+  });
+
+  it('should decline a field with arguments, and refuse one that resolves asynchronously, so the suite above fails for either', () => {
+    const extended = extendSchema(schema, parse('extend type Presence { note(style: String): String  later: String }'));
+    (extended.getType('Presence') as GraphQLObjectType).getFields().later!.resolve = async () => 'soon';
+    const on = (source: string): GraphQLResolveInfo => ({ ...infoOf(source, { ids: ['x'] }), returnType: extended.getSubscriptionType()!.getFields().presence!.type });
+    expect(compileFrames(on('subscription ($ids: [ID!]!) { presence(viewport: $ids) { presences { note } } }'))).toBeNull();
+    const writer = compileFrames(on('subscription ($ids: [ID!]!) { presence(viewport: $ids) { presences { later } } }'))!;
+    expect(() => writer.frame('1', SAMPLE, NOW)).toThrow('frames: later resolves asynchronously');
   });
 
   it.each([

@@ -3,12 +3,14 @@
  * and views shared between viewers. Embedded feed and graph; records come from the transitions heard.
  */
 import { describe, expect, it } from 'vitest';
+import { CachedContactGraph } from '../../graph/cached.js';
 import { EmbeddedContactGraph } from '../../graph/embedded.js';
 import { EmbeddedHotStore } from '../../hot/embedded.js';
 import type { PresenceRecord, Transition, UserId } from '../../presence/index.js';
+import { VisibilityService } from '../../service/visibility.js';
 import { ViewportHub, type PresenceBatch } from '../../subscriptions/hub.js';
 import { InterestIndex } from '../../subscriptions/interest.js';
-import { PresenceRelay } from '../../subscriptions/relay.js';
+import { WatchedRecords } from '../../subscriptions/records.js';
 import { until } from '../support/clients.js';
 
 async function world(coalesceMs = 0) {
@@ -21,20 +23,19 @@ async function world(coalesceMs = 0) {
   const versions = new Map<UserId, number>();
   let recordReads = 0;
   const record = (userId: UserId): PresenceRecord => ({ userId, published: { status: (versions.get(userId) ?? 0) % 2 ? 'ONLINE' : 'IDLE', platforms: [], lastSeen: null }, version: versions.get(userId) ?? 0 });
-  const relay = new PresenceRelay({
-    records: async (ids) => {
-      recordReads++;
-      return new Map(ids.map((id) => [id, record(id)]));
-    },
-    graph,
-    clock: Date.now,
-  });
-  const interest = new InterestIndex(hot.feed, { observe: (userId, event) => relay.observe(userId, event), idle: (userId) => relay.forget(userId) });
+  const read = async (ids: readonly UserId[]) => {
+    recordReads++;
+    return new Map(ids.map((id) => [id, record(id)]));
+  };
+  const records = new WatchedRecords(read);
+  const visibility = new VisibilityService({ relations: new CachedContactGraph(graph, hot.visibility), records: read });
+  const interest = new InterestIndex(hot.feed, { observe: (userId, event) => records.observe(userId, event), idle: (userId) => records.forget(userId) });
   const batches: PresenceBatch[] = [];
   const waits: (number | undefined)[] = [];
   const hub = new ViewportHub({
     interest,
-    relay,
+    visibility,
+    records,
     coalesceMs,
     onBatch: (batch, _path, waitedMs) => {
       batches.push(batch);

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import neo4jDriver from 'neo4j-driver';
 import { Neo4jContactGraph } from '../../graph/neo4j.js';
 import { RedisHotStore } from '../../hot/redis/store.js';
-import { cacheGraph, type Stores } from '../../server/stores.js';
+import type { Stores } from '../../server/stores.js';
 import { neo4jConnection } from '../../scripts/neo4j/control.js';
 import { TEST_REDIS_URL } from '../../scripts/services.js';
 import { DATABASE_URL, migratedSchema, openStore } from '../prisma/postgres.js';
@@ -43,8 +43,7 @@ export async function realStores(options: RealStoreOptions): Promise<RealStores>
   await graph.migrate();
   const lastSeen = await openStore({ databaseUrl: options.databaseUrl ?? DATABASE_URL, schema });
   return {
-    // As the server composes them: the graph behind the relation cache.
-    stores: { hot, graph: cacheGraph(graph, hot), lastSeen, kinds: { hot: 'redis', graph: 'neo4j', lastSeen: 'postgres' } },
+    stores: { hot, graph, lastSeen, kinds: { hot: 'redis', graph: 'neo4j', lastSeen: 'postgres' } },
     prefix,
     namespace,
     schema,

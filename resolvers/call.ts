@@ -1,11 +1,14 @@
-/** Turns store and service failures of a write into GraphQL errors; nothing was applied in each case. */
+/**
+ * Use cases called from resolvers, their refusals turned into GraphQL errors. A write refused for a
+ * store that cannot be reached changed nothing.
+ */
 import { StoreUnavailableError } from '../presence/index.js';
-import { fail, ErrorCode } from '../server/errors.js';
-import { ContendedError, DeviceOwnedError } from '../service/presence.js';
+import { ContendedError, DeviceOwnedError, UnknownUsersError } from '../service/errors.js';
 import type { RequestContext } from './context.js';
+import { ErrorCode, fail } from './errors.js';
 import { requireViewer } from './validate.js';
 
-export async function write<T>(run: () => Promise<T>): Promise<T> {
+export async function call<T>(run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
@@ -14,6 +17,7 @@ export async function write<T>(run: () => Promise<T>): Promise<T> {
         ? fail(ErrorCode.GRAPH_UNAVAILABLE, 'the contact graph is unavailable; nothing was changed — retry with backoff')
         : fail(ErrorCode.PRESENCE_UNAVAILABLE, 'presence is unavailable; nothing was changed — retry with backoff');
     }
+    if (error instanceof UnknownUsersError) throw fail(ErrorCode.USER_NOT_FOUND, error.message, { userIds: error.userIds });
     if (error instanceof DeviceOwnedError) throw fail(ErrorCode.FORBIDDEN, `${error.message}: you can only drive your own devices`, { deviceId: error.deviceId });
     if (error instanceof ContendedError) throw fail(ErrorCode.CONFLICT, error.message);
     throw error;
@@ -23,6 +27,6 @@ export async function write<T>(run: () => Promise<T>): Promise<T> {
 /** The signed-in viewer, after taking `points` from their mutation budget. */
 export async function mutator(ctx: RequestContext, points = 1): Promise<string> {
   const viewer = requireViewer(ctx);
-  await ctx.app.rateLimit(viewer, points);
+  await ctx.api.rateLimit(viewer, points);
   return viewer;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { listLoader } from '../../resolvers/loaders.js';
+import { listLoader } from '../../service/batch.js';
 
 /** A read that records what it was asked and answers `id:n` (n = how many reads so far). */
 function recordingRead() {
