@@ -23,17 +23,16 @@
  * the user it depends on (graph/port.ts), so a renewal first asks the graph only which of those users
  * changed — an index seek per user, no edges, usually an empty answer — and an entry whose user did not
  * change, and about whom no change was heard meanwhile, lives on as it is, with a new life; only the
- * changed ones are read again. (Reading a viewer's 500 relations again every half TTL was a quarter of
- * the machine's work in bench:batch-read at 150 req/s, Neo4j's and this process's decoding together.)
+ * changed ones are read again. (Reading a viewer's 500 relations again every half TTL is work for Neo4j
+ * and for this process's decoding, mostly to learn that nothing changed.)
  *
  * Asked once for many viewers: a user held by many viewers (a popular contact) would be asked about by
  * each of their renewals. So the cache remembers, per user, the revision the latest check or read found
  * and when that check began; a renewal within `confirmedForMs` of it, about an entry at that revision,
  * with no change heard since, does not ask again. What it extends then lives as from that earlier check
  * (the renewal's one life begins at the oldest confirmation it relied on), so nothing is held longer than
- * its TTL from the last time the graph vouched for it. (In bench:batch-read each user is held by ~5
- * viewers: every renewal named all 500 of a viewer's users, and packing those lists was 4 % of the
- * server's CPU.)
+ * its TTL from the last time the graph vouched for it. (Every renewal names all 500 of a viewer's users:
+ * without this, a popular user would be packed into the check of every viewer holding them.)
  *
  * Unregistered users are never cached (they may register any moment). Bounded by `maxEntries`: past it
  * the cache starts over and stops listening to everyone it held.
@@ -46,7 +45,7 @@ import type { Audience, ContactGraph, ContactPage, Revision } from './port.js';
 export const RELATION_TTL_MS = 60_000;
 
 export interface CachedContactGraphOptions {
-  /** Entries (relations, modes, pages) held at most; past it the cache starts over. Default 500 000 (~60 MB). */
+  /** Entries (relations, modes, pages) held at most; past it the cache starts over. Default 500 000. */
   readonly maxEntries?: number;
   /** An entry older than this is read again, whatever was heard (each read's entries up to a quarter sooner, at random, so reads made together do not all expire at once). Default 60 000 ms. */
   readonly ttlMs?: number;
@@ -473,8 +472,8 @@ const NOTHING_CHANGED = { value: new Set<UserId>(), keep: () => true } as const;
 
 /**
  * An audience answered (at least partly) from memory, whose revisions are gathered only when asked for:
- * the cache's own callers (the loaders, the relay) never ask, and a Map.set per target on every hit made
- * a 500-target hit 16 % slower. `answered[i]` is the held entry of the i-th key of `relations`; the keys
+ * the cache's own callers (the loaders, the relay) never ask, and a Map.set per target would slow every
+ * 500-target hit for them. `answered[i]` is the held entry of the i-th key of `relations`; the keys
  * after them (and the viewer's, then) came from `read`.
  */
 class Answer implements Audience {

@@ -173,7 +173,7 @@ export class Neo4jContactGraph implements ContactGraph {
   async changed(known: ReadonlyMap<UserId, Revision>): Promise<Set<UserId>> {
     if (known.size === 0) return new Set();
     // Two flat lists, not a pair per user: a renewal names up to 500 users, and an array and a driver
-    // Integer per user were the largest share of what a renewal left for V8's old generation. Revisions
+    // Integer per user are what a renewal would otherwise leave for V8's old generation. Revisions
     // go as floats; Cypher compares them with the stored integers by value (they are small counters).
     const result = await this.#read((tx) => this.#run(tx, cypher.CHANGED, { ids: [...known.keys()], revisions: [...known.values()] }));
     return new Set((result.records[0]?.get('changed') as UserId[] | undefined) ?? []);

@@ -4,9 +4,8 @@
  *
  * - held for its TTL less up to a quarter at random, one draw per read and shared by everything that read
  *   brought: reads made at the same time (a warm-up, a busy minute) are not made again all at once,
- *   while what one read brought ages together and is renewed by one read. (A draw per entry made a
- *   viewer's 500 relations come due a slice at a time, one background graph read per visit: 0.6 of them
- *   per request in bench:batch-read at 100 req/s.)
+ *   while what one read brought ages together and is renewed by one read. (A draw per entry would make
+ *   a viewer's 500 relations come due a slice at a time, one background graph read per visit.)
  * - used past `renewAfter` of that life, it is still answered from memory and read again in the
  *   background — one background read per key at a time, and only so many at once per cache — so a
  *   reader who comes back within the TTL never waits for the store.

@@ -80,7 +80,7 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
   const visibility = new VisibilityService({ relations, records: (ids) => presence.records(ids), unavailable: (store) => observer.unavailable(store) });
   const records = new WatchedRecords((ids) => presence.records(ids));
   const interest = new InterestIndex(stores.hot.feed, { observe: (userId, event) => records.observe(userId, event), idle: (userId) => records.forget(userId) });
-  // A busy hub sends tens of thousands of batches a second: counted in plain numbers (added to the
+  // A busy hub sends batches far more often than it is scraped: counted in plain numbers (added to the
   // counters at scrape time), the delay observed through a child bound once.
   const delay = { frames: metrics.fanoutDelaySeconds.labels({ path: 'frames' }), execute: metrics.fanoutDelaySeconds.labels({ path: 'execute' }) };
   const hub = new ViewportHub({

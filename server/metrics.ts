@@ -10,8 +10,8 @@ export interface Metrics {
   readonly presencesSent: Counter<'path'>;
   /**
    * One batch sent on `path` with `presences` entries: counted in plain numbers and added to `batches`
-   * and `presencesSent` when they are read (a scrape) — the hub sends tens of thousands a second, and a
-   * prom-client `inc` hashes its labels every time.
+   * and `presencesSent` when they are read (a scrape) — the hub sends far more batches than there are
+   * scrapes, and a prom-client `inc` hashes its labels every time.
    */
   countBatch(path: 'frames' | 'execute', presences: number): void;
   /** GraphQL-over-HTTP requests, from the handler to the answer handed to the kernel, by status class. */
@@ -35,11 +35,10 @@ export interface Metrics {
 
 /**
  * prom-client defaults left out: each walks every open handle or file descriptor of the process at every
- * scrape, on the event loop (`process_open_fds` is a readdir of /proc/self/fd). With 8,000 loopback
- * sockets in a process (16,000 descriptors) a render took 30–39 ms with them and about 1 ms without
- * (`npm run bench:metrics-scrape`): every scrape stalled heartbeats and fan-out in proportion to the
- * connections held. `presence_http_connections` and `presence_ws_sockets` count connections instead,
- * kept as they open and close; `process_max_fds` stays.
+ * scrape, on the event loop (`process_open_fds` is a readdir of /proc/self/fd), so every scrape would
+ * stall heartbeats and fan-out in proportion to the connections held (`bench/metrics-scrape.ts` shows
+ * it). `presence_http_connections` and `presence_ws_sockets` count connections instead, kept as they
+ * open and close; `process_max_fds` stays.
  */
 export const PER_HANDLE_DEFAULT_METRICS = ['process_open_fds', 'nodejs_active_handles', 'nodejs_active_handles_total', 'nodejs_active_resources', 'nodejs_active_resources_total'] as const;
 

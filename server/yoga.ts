@@ -52,8 +52,8 @@ export function createPresenceYoga({ api, config, verify, privacy, graphiqlHeade
     logging: false,
     // The body limit is server/app.ts's (bodyRefusal), by Content-Length before yoga reads anything.
     // yoga's own pipes every body through a TransformStream to count it, and what that pipe allocates
-    // per request outlives two scavenges: copied, promoted, left for a major GC. `npm run
-    // bench:yoga-body-limit` shows it side by side (with it: ~11 KB promoted per request, 9 ms scavenges).
+    // per request outlives two scavenges: copied, promoted, left for a major GC.
+    // `bench/yoga-body-limit.ts` shows it side by side.
     maxRequestBodySize: false,
     maskedErrors: { isDev: !config.production },
     graphiql: config.graphiql
@@ -62,7 +62,7 @@ export function createPresenceYoga({ api, config, verify, privacy, graphiqlHeade
     plugins: [
       ...armor.protect().plugins,
       // Queries and mutations run compiled (graphql-jit: one function and one serializer per document),
-      // which halved the server's time on a 500-presence read; subscriptions keep graphql-js' executor.
+      // which spares a 500-presence read graphql-js' generic execution; subscriptions keep its executor.
       useGraphQlJit({}, { enableIf: (args) => operationOf(args.document, args.operationName)?.operation !== OperationTypeNode.SUBSCRIPTION }),
       requireViewer(),
       ...(config.graphiql ? [] : [noIntrospection()]),

@@ -73,9 +73,8 @@ export class PresenceService {
   /**
    * Durable reads held, as the record a reader is shown (the store having none is an answer too), each
    * with when a use of it renews it (half its life). Built once per read and shared by every request
-   * until the next: a 500-id read of mostly cold users built three objects per user per request, a
-   * twelfth of what the server promoted to its old space under bench:batch-read (a sampling profile of
-   * what outlived scavenges: bench/preload/alloc-profile.cjs, ALLOC_PROFILE_KEEP=survivors).
+   * until the next: built per request, a 500-id read of mostly cold users would make objects per user
+   * that outlive V8's scavenges into its old space.
    */
   readonly #durable: LRUCache<UserId, { readonly record: PresenceRecord; readonly renewFrom: number }>;
   /** Durable reads renewing in the background (users held past half their TTL). */

@@ -67,7 +67,7 @@ const TICK_MS = 2;
 /**
  * How long one drain of the ready queue may write before it lets the event loop read the feed again:
  * short enough that a change is heard (and its subscription queued) within a few ms on a busy process,
- * long enough that the turns of the loop stay few (~100 frames per slice).
+ * long enough that the turns of the loop stay few.
  */
 const SLICE_MS = 4;
 

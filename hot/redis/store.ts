@@ -73,8 +73,8 @@ export class RedisHotStore implements HotStore {
     } as const;
     // No auto-pipelining: the commands of a turn leave in one write anyway (TurnWrites corks the socket
     // until the turn ends), without a Pipeline object per tick. (Auto-pipelining also used to
-    // promote every command's data to V8's old generation, 22 KB per 500-key read, until patches/ made
-    // ioredis's Pipeline stop defining a `length` accessor per instance: `npm run bench:redis-gc`.)
+    // promote every command's data to V8's old generation, until patches/ made ioredis's Pipeline stop
+    // defining a `length` accessor per instance: `bench/redis-gc.ts` shows it.)
     const prefix = options.prefix ?? 'presence:';
     // Named, so an operator can tell them apart in CLIENT LIST (and a test can drop just its own).
     const redis = defineScripts(new Redis(options.url, { ...common, commandTimeout: timeout, enableAutoPipelining: false, connectionName: `${prefix}cmd` }));
@@ -106,8 +106,8 @@ export class RedisHotStore implements HotStore {
   async records(userIds: readonly UserId[]): Promise<Map<UserId, PresenceRecord>> {
     const out = new Map<UserId, PresenceRecord>();
     if (userIds.length === 0) return out;
-    // One script call per partition rather than a command per user: a 500-id read was ~17 % of a busy
-    // server's CPU in ioredis' per-command work (objects, timers) alone. An id named twice is read twice.
+    // One script call per partition rather than a command per user: ioredis' per-command work (objects,
+    // timers) would dominate a 500-id read. An id named twice is read twice.
     await this.#together(() =>
       [...this.#byPartition(userIds, (id) => id)].map(async ([p, ids]) => {
         decodeRecords(ids, await this.#redis.presenceRecords(...recordsKeys(this.#space, p, ids)), out);
@@ -178,9 +178,9 @@ export class RedisHotStore implements HotStore {
 
   /**
    * The calls `issue` makes without waiting for any (one script call per partition), as one round trip:
-   * they leave in this turn's one write (TurnWrites) rather than one write each — a 500-id read is 16
-   * calls, and their 16 writes were 6 % of a busy server's CPU in bench:batch-read, each a syscall that
-   * also runs Redis's side of loopback, besides 16 reads for Redis — then are waited for together.
+   * they leave in this turn's one write (TurnWrites) rather than one write each — a 500-id read is a
+   * call per partition, and each write is a syscall that also runs Redis's side of loopback, besides a
+   * read for Redis — then are waited for together.
    * Replies are untouched: each call still settles on its own.
    */
   async #together(issue: () => Promise<void>[]): Promise<void> {

@@ -3,8 +3,8 @@
  * connection during a turn — each connecting socket's device claim, commit and SUBSCRIBE, a batch read's
  * call per partition — waits in the corked socket and leaves with the rest when the turn ends
  * (setImmediate, where ioredis's own auto-pipelining flushes too), as one write instead of one each.
- * On loopback every write is a syscall that also runs Redis's side of the connection: with a thousand
- * sockets connecting a second, the command writes alone were 9 % of the server's CPU.
+ * On loopback every write is a syscall that also runs Redis's side of the connection, so a write per
+ * command adds up when many sockets connect at once.
  *
  * Not ioredis's `enableAutoPipelining`: it leaves subscriber commands (SUBSCRIBE, UNSUBSCRIBE) out, and
  * builds a Pipeline per turn where corking only holds bytes. Replies are untouched: each command still
