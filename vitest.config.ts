@@ -26,7 +26,6 @@ const UNIT = [
   'test/server/schema.test.ts', // the committed SDL is current
   'test/server/start-flags.test.ts',
   'test/server/token-script.test.ts',
-  'test/server/dependency-patches.test.ts',
   'test/client/codegen.test.ts', // the committed client/gql is current
 ];
 

@@ -2,7 +2,7 @@
  * Batch read: `presences(userIds: [500 ids])` and `contacts(first: 100)` under concurrent load, over HTTP,
  * against one real server process on the real Redis, Neo4j and (by default) PostgreSQL.
  *
- *   npm run bench:batch-read -- [--users 20000] [--readers 200] [--contacts 120] [--degree 10]
+ *   npm run -w bench bench:batch-read -- [--users 20000] [--readers 200] [--contacts 120] [--degree 10]
  *                               [--online 0.3] [--concurrency 32] [--seconds 10] [--warmup 2]
  *                               [--unloaded 3] [--lastseen postgres|embedded]
  *                               [--mode closed|open|both] [--rates 10,20,40,60] [--rate-seconds 10] [--settle 2]

@@ -1,7 +1,7 @@
 /**
  * Per-user channels or sharded channels? Measures both at the Redis level, in one run.
  *
- *   npm run bench:channels -- [--users 20000] [--watched 2000] [--messages 20000] [--shards 64] [--swaps 1000]
+ *   npm run -w bench bench:channels -- [--users 20000] [--watched 2000] [--messages 20000] [--shards 64] [--swaps 1000]
  *
  * One subscriber connection stands for a server process watching `watched` of `users` users.
  * - per-user: it SUBSCRIBEs one channel per watched user; a change is PUBLISHed on the user's channel.

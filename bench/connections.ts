@@ -5,7 +5,7 @@
  * connection (RSS and V8 heap, subscription state included) and in all, the time to connect them all,
  * and the client side's own RSS.
  *
- *   npm run bench:connections -- [--connections 20000] [--processes auto] [--viewport 20] [--targets 1000]
+ *   npm run -w bench bench:connections -- [--connections 20000] [--processes auto] [--viewport 20] [--targets 1000]
  *                                [--concurrency 500] [--per-address auto] [--idle-seconds 5] [--max-seconds 600]
  *                                [--server-heap-mb 8192] [--max-total-gib 16] [--heap-snapshot <file>]
  *                                [--drop-seconds 120] [--profile <dir>] [--server-flags="<node flags for the servers>"]

@@ -2,7 +2,7 @@
  * Fan-out: viewport-scoped lazy fan-out against the naive eager broadcast and against the peer stack
  * (graphql-redis-subscriptions + withFilter over one topic), same workload, same run.
  *
- *   npm run bench:fanout -- [--users 20000] [--watchers 200] [--contacts 200] [--viewport 20]
+ *   npm run -w bench bench:fanout -- [--users 20000] [--watchers 200] [--contacts 200] [--viewport 20]
  *                           [--rate 500] [--seconds 10] [--processes 2] [--modes viewport,eager,peer]
  *                           [--server-flags="<node flags for our servers>"]
  *

@@ -4,7 +4,7 @@
  * no serialization (the frames are prebuilt, of the size bench:fanout-saturation sends). The hub cannot
  * send a frame for less on this machine.
  *
- *   npm run bench:frame-floor -- [--sockets 1000] [--rate 30000] [--seconds 4] [--rounds 2] [--pin]
+ *   npm run -w bench bench:frame-floor -- [--sockets 1000] [--rate 30000] [--seconds 4] [--rounds 2] [--pin]
  *
  * A WebSocket server (ws, as the gateway's: no compression) in this process; --sockets WebSocket clients
  * in a child process that read and count every frame. This process writes --rate frames a second

@@ -23,7 +23,7 @@
  * - `--mode service` (the default; in-process): PresenceService.heartbeat against RedisHotStore in this
  *   process, C in flight at once — the ceiling of the store path without sockets, timers or metrics.
  *
- *   npm run bench:heartbeat -- [--mode service|gateway|both] [--seconds 10] [--redis redis://127.0.0.1:6379]
+ *   npm run -w bench bench:heartbeat -- [--mode service|gateway|both] [--seconds 10] [--redis redis://127.0.0.1:6379]
  *     service: [--users 10000] [--concurrency 256]
  *     gateway: [--connections 19800] [--interval 400[,300,…]] [--jitter 50] [--connect-concurrency 500]
  *              [--per-address auto] [--max-seconds 240] [--profile <dir>]

@@ -3,7 +3,7 @@
  * they come, against the server's registry (server/metrics.ts: the defaults less the families that walk
  * every open handle or file descriptor), side by side at each count of open sockets, renders alternating.
  *
- *   npm run bench:metrics-scrape -- [--sockets 0,1000,4000,8000] [--renders 15]
+ *   npm run -w bench bench:metrics-scrape -- [--sockets 0,1000,4000,8000] [--renders 15]
  *
  * The sockets are loopback TCP connections to a listener in this same process, so each counts twice
  * (2 descriptors, 2 handles), as a server's own connections count once each. Per count: the median and

@@ -2,7 +2,7 @@
  * Offline detection: the time from a device's expiry to its OFFLINE transition reaching a listener on
  * the feed, with the real sweeper (every PRESENCE_SWEEP_MS, default 250 ms) on the real Redis.
  *
- *   npm run bench:offline -- [--devices 2000] [--ttl 3000] [--sweep 250] [--processes 2] [--redis redis://127.0.0.1:6379]
+ *   npm run -w bench bench:offline -- [--devices 2000] [--ttl 3000] [--sweep 250] [--processes 2] [--redis redis://127.0.0.1:6379]
  *
  * Each device heartbeats once, at a spread of times, and is then left to expire. `--processes` sweepers
  * (each with its own connection, as separate server processes would have) race for them. Bounded by

@@ -1,36 +1,31 @@
 /**
- * What makes per-call data of ioredis reads outlive V8's scavenges, in a bare process (no server, no
+ * What per-call data of ioredis reads leaves for V8's old generation, in a bare process (no server, no
  * GraphQL): reads of 500 keys at a steady rate, against controls that build the same arguments and answer
  * without I/O. Each variant runs in a child process of its own with V8's `--trace-gc-nvp` and the
  * server's node flags; the first second is warm-up and is not counted.
  *
- *   npm run bench:redis-gc -- [--seconds 6] [--rate 250] [--redis redis://127.0.0.1:6379]
+ *   npm run -w bench bench:redis-gc -- [--seconds 6] [--rate 250] [--redis redis://127.0.0.1:6379]
  *
- * The cause it shows: V8 allocates a function literal assigned straight to a property (`this.reject =
- * (err) => …`) in the old generation; once dead, such a closure keeps its young context, and all that
- * context reaches, alive through every scavenge until a mark-compact, so all of it gets promoted.
- * Variants: the control; the control plus one such closure per call; ioredis MGET as published (6.0.0
- * writes such a closure in every Command; bench/preload/ioredis-as-published.cjs puts that code back); MGET with patches/ioredis+6.0.0.patch (the closures bound to a local first, as installed);
- * the same with auto-pipelining (a Pipeline per tick: its per-instance `length` accessor, an accessor pair
- * V8 keeps in the old generation, held the pipeline until the patch moved it to the prototype). Per variant: calls made, bytes allocated and promoted to the old
- * generation per call (what outlived two scavenges), the promoted share of allocation, scavenge pauses
- * (mean, worst). Loopback only; bounded by --seconds per variant; the keys read do not exist.
+ * The pattern it looks for: V8 allocates a function literal assigned straight to a property (`this.reject =
+ * (err) => …`, as ioredis's Command does) in the old generation; once dead, such a closure keeps its
+ * young context, and all that context reaches, alive through every scavenge until a mark-compact.
+ * Variants: the control; the control plus one such closure per call (the pattern alone); ioredis MGET as
+ * installed; the same with auto-pipelining (a Pipeline per tick). Per variant: calls made, bytes allocated
+ * and promoted to the old generation per call (what outlived two scavenges), the promoted share of
+ * allocation, scavenge pauses (mean, worst). Loopback only; bounded by --seconds per variant; the keys
+ * read do not exist.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { SERVER_NODE_FLAGS } from '../scripts/server-process.js';
 import { commandLine, environment, gcTrace, round, scavengeFigures } from './stats.js';
 
-const AS_PUBLISHED = fileURLToPath(new URL('./preload/ioredis-as-published.cjs', import.meta.url));
-
 const VARIANTS = {
-  'no I/O (control)': { redis: false, autoPipelining: false, closure: false, preload: [] },
-  'no I/O, plus a closure assigned to a property per call': { redis: false, autoPipelining: false, closure: true, preload: [] },
-  'ioredis MGET 500, as published': { redis: true, autoPipelining: false, closure: false, preload: ['-r', AS_PUBLISHED] },
-  'ioredis MGET 500, patched': { redis: true, autoPipelining: false, closure: false, preload: [] },
-  'ioredis MGET 500, patched, auto-pipelining': { redis: true, autoPipelining: true, closure: false, preload: [] },
+  'no I/O (control)': { redis: false, autoPipelining: false, closure: false },
+  'no I/O, plus a closure assigned to a property per call': { redis: false, autoPipelining: false, closure: true },
+  'ioredis MGET 500': { redis: true, autoPipelining: false, closure: false },
+  'ioredis MGET 500, auto-pipelining': { redis: true, autoPipelining: true, closure: false },
 } as const;
 type Variant = keyof typeof VARIANTS;
 
@@ -152,7 +147,7 @@ function verdictOf(results: readonly Result[]): string {
 /** One variant in a child process: its calls and scavenges after the warm-up second. */
 function measure(variant: Variant): Promise<{ calls: number; allocated: number; promoted: number; pauses: number[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--trace-gc-nvp', ...VARIANTS[variant].preload, '--import', 'tsx', new URL(import.meta.url).pathname, '--child', variant, '--seconds', String(seconds), '--rate', String(rate), '--redis', values.redis], {
+    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--trace-gc-nvp', '--import', 'tsx', new URL(import.meta.url).pathname, '--child', variant, '--seconds', String(seconds), '--rate', String(rate), '--redis', values.redis], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';

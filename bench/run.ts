@@ -110,7 +110,7 @@ const SCENARIOS: readonly Scenario[] = [
   {
     name: 'redis-gc',
     what:
-      "What makes per-call data of ioredis reads outlive V8's scavenges: MGET of 500 keys at 250/s in a bare process — a control without I/O, the control plus a closure assigned to a property per call (what V8 allocates in the old generation), ioredis 6.0.0 as published, as patched (patches/), and patched with auto-pipelining — bytes promoted to V8's old generation per call, scavenge pauses",
+      "What per-call data of ioredis reads leaves for V8's old generation: MGET of 500 keys at 250/s in a bare process — a control without I/O, the control plus a closure assigned to a property per call (what V8 allocates in the old generation), ioredis as installed, and with auto-pipelining — bytes promoted to V8's old generation per call, scavenge pauses",
     args: ['--seconds', '6', '--rate', '250'],
   },
   {
@@ -141,10 +141,10 @@ let running: ReturnType<typeof spawn> | undefined;
 
 async function runScenario(scenario: Scenario, extra: readonly string[]): Promise<boolean> {
   const args = [...scenario.args, ...extra];
-  say(`${scenario.name}: npm run bench:${scenario.name} -- ${args.join(' ')}`);
+  say(`${scenario.name}: npm run -w bench bench:${scenario.name} -- ${args.join(' ')}`);
   const started = performance.now();
   // Own process group, so a timeout or Ctrl-C reaches the scenario's server and worker processes too.
-  const child = spawn('npm', ['run', '-s', `bench:${scenario.name}`, '--', ...args], {
+  const child = spawn('npm', ['run', '-s', '--workspace', 'bench', `bench:${scenario.name}`, '--', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: true,

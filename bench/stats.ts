@@ -14,8 +14,11 @@ export function summary(samples: number[]): { n: number; p50: number; p99: numbe
   return { n: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.at(-1) ?? Number.NaN };
 }
 
+/** The command that ran this script, as one would type it at the repository's root. */
 export function commandLine(): string {
-  return `${process.env.npm_lifecycle_event ? `npm run ${process.env.npm_lifecycle_event} --` : 'tsx'} ${process.argv.slice(2).join(' ')}`.trim();
+  const event = process.env.npm_lifecycle_event;
+  const run = event ? `npm run ${process.env.npm_package_name === '@presence-graph/bench' ? '-w bench ' : ''}${event} --` : `npx tsx ${process.argv[1] ?? ''}`;
+  return `${run} ${process.argv.slice(2).join(' ')}`.trim();
 }
 
 export function round(n: number, digits = 2): number {

@@ -3,12 +3,11 @@
  * rate, one server process on the real stores) run once per variant per round, the variants alternated
  * round after round, so that every variant meets the same minutes of this shared machine.
  *
- *   npx tsx bench/tuning.ts [--rate 300] [--seconds 60] [--rounds 3] [--users 20000]
- *                           [--variants deployed,patches-reversed,pretenuring,memory-reducer,parallel-scavenge,semi-space-16]
+ *   npm run -w bench bench:tuning -- [--rate 300] [--seconds 60] [--rounds 3] [--users 20000]
+ *                                    [--variants deployed,pretenuring,semi-space-16,no-parallel-scavenge,no-memory-reducer]
  *
- * A variant is the server as `npm start` runs it with one thing undone: a flag turned back to V8's default
- * (the opposite flag after the deployed ones: the last one wins), or the patches of patches/ reversed
- * (`patch-package --reverse` before its run, re-applied after it, and at the end whatever happens).
+ * A variant is the server as `npm start` runs it with one thing changed (VARIANTS below): a deployed flag
+ * undone, a host-specific flag added, or dependency patches reversed when there are any.
  * Per variant and round: the worst p99 of the two queries, the presences p50, the server's own handling
  * p99, and its CPU and GC time per request; then each variant's median over the rounds, beside the
  * deployed one's. Bounded: rounds × variants runs of batch-read, each bounded itself.
@@ -27,18 +26,22 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '60' },
     rounds: { type: 'string', default: '3' },
     users: { type: 'string', default: '20000' },
-    variants: { type: 'string', default: 'deployed,patches-reversed,pretenuring,memory-reducer,parallel-scavenge,semi-space-16' },
+    variants: { type: 'string', default: 'deployed,pretenuring,semi-space-16,no-parallel-scavenge,no-memory-reducer' },
   },
 });
 
-/** What each variant undoes: server flags after the deployed ones, or the dependency patches. */
-const VARIANTS: Record<string, { readonly flags?: string; readonly reversePatches?: true; readonly undoes: string }> = {
-  deployed: { undoes: 'nothing: npm start as shipped' },
-  'patches-reversed': { reversePatches: true, undoes: 'patches/ (ioredis, pg) reversed' },
-  pretenuring: { flags: '--allocation-site-pretenuring', undoes: '--no-allocation-site-pretenuring' },
-  'memory-reducer': { flags: '--memory-reducer', undoes: '--no-memory-reducer' },
-  'parallel-scavenge': { flags: '--parallel-scavenge', undoes: '--no-parallel-scavenge' },
-  'semi-space-16': { flags: '--max-semi-space-size=16', undoes: '--max-semi-space-size=32' },
+/**
+ * What each variant changes against `npm start` as shipped: a deployed flag undone (the opposite flag after
+ * the deployed ones: the last one wins), a host-specific flag added, or the patches of patches/ reversed
+ * (when there are any: `patch-package --reverse` before its run, re-applied after it).
+ */
+const VARIANTS: Record<string, { readonly flags?: string; readonly reversePatches?: true; readonly changes: string }> = {
+  deployed: { changes: 'nothing: npm start as shipped' },
+  pretenuring: { flags: '--allocation-site-pretenuring', changes: 'undoes --no-allocation-site-pretenuring' },
+  'semi-space-16': { flags: '--max-semi-space-size=16', changes: 'undoes --max-semi-space-size=32' },
+  'no-parallel-scavenge': { flags: '--no-parallel-scavenge', changes: 'adds --no-parallel-scavenge (a deployment note)' },
+  'no-memory-reducer': { flags: '--no-memory-reducer', changes: 'adds --no-memory-reducer (a deployment note)' },
+  'patches-reversed': { reversePatches: true, changes: 'reverses patches/' },
 };
 
 const names = values.variants.split(',').map((v) => v.trim());
@@ -56,8 +59,7 @@ interface Row {
   readonly achievedPerSecond: number;
 }
 
-const patchPackage = (reverse: boolean) =>
-  execFileSync(process.execPath, [`${ROOT}/node_modules/patch-package/index.js`, ...(reverse ? ['--reverse'] : [])], { cwd: ROOT, stdio: 'pipe' });
+const patchPackage = (reverse: boolean) => execFileSync('npx', ['patch-package', ...(reverse ? ['--reverse'] : [])], { cwd: ROOT, stdio: 'pipe' });
 
 function batchRead(flags: string | undefined): Promise<Row> {
   const args = [
@@ -124,30 +126,27 @@ try {
   if (names.some((n) => VARIANTS[n]!.reversePatches)) patchPackage(false);
 }
 
-const summary = Object.fromEntries(
-  names.map((name) => {
-    const rows = runs[name]!;
-    const of = (key: keyof Row) => ({ median: round(median(rows.map((row) => row[key]))), rounds: rows.map((row) => round(row[key])) });
-    return [
-      name,
-      {
-        undoes: VARIANTS[name]!.undoes,
-        worstP99Ms: of('worstP99Ms'),
-        presencesP50Ms: of('presencesP50Ms'),
-        serverHandlingP99Ms: of('serverHandlingP99Ms'),
-        serverCpuMsPerRequest: of('serverCpuMsPerRequest'),
-        serverGcMsPerRequest: of('serverGcMsPerRequest'),
-        achievedPerSecond: of('achievedPerSecond'),
-      },
-    ];
-  }),
-);
+/** One row per variant: each figure's median over the rounds, and every round's. */
+const results = names.map((name) => {
+  const rows = runs[name]!;
+  const of = (key: keyof Row) => ({ median: round(median(rows.map((row) => row[key]))), rounds: rows.map((row) => round(row[key])) });
+  return {
+    variant: name,
+    changes: VARIANTS[name]!.changes,
+    worstP99Ms: of('worstP99Ms'),
+    presencesP50Ms: of('presencesP50Ms'),
+    serverHandlingP99Ms: of('serverHandlingP99Ms'),
+    serverCpuMsPerRequest: of('serverCpuMsPerRequest'),
+    serverGcMsPerRequest: of('serverGcMsPerRequest'),
+    achievedPerSecond: of('achievedPerSecond'),
+  };
+});
 const report = {
   scenario: 'tuning',
   command: `npx tsx bench/tuning.ts ${process.argv.slice(2).join(' ')}`.trim(),
   parameters: { rate: Number(values.rate), secondsPerRun: SECONDS, rounds: ROUNDS, users: Number(values.users), variants: names },
   environment: environment(),
-  results: summary,
+  results,
 };
 mkdirSync(`${ROOT}/bench/results`, { recursive: true });
 writeFileSync(`${ROOT}/bench/results/tuning.json`, `${JSON.stringify(report, null, 2)}\n`);

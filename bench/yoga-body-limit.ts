@@ -3,7 +3,7 @@
  * Content-Length itself: side by side, in one run, the same tiny yoga server with yoga's limit (the
  * default) and without it, under one keep-alive client sending `{ __typename }` back to back.
  *
- *   npm run bench:yoga-body-limit -- [--seconds 5] [--rounds 2]
+ *   npm run -w bench bench:yoga-body-limit -- [--seconds 5] [--rounds 2]
  *
  * Each variant runs in a child process of its own with V8's `--trace-gc-nvp` (and the server's node
  * flags), rounds alternating (A B A B…) so a slow stretch of a shared machine hits both. Per variant:

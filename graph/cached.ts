@@ -80,7 +80,7 @@ interface Held<T> {
   renewFrom: number;
 }
 
-/** What the cache answered from memory, what it had to read, and what it read again ahead (tests, metrics). */
+/** What the cache answered from memory, what it had to read, and what it read again ahead (metrics). */
 export interface CacheStats {
   hits: number;
   misses: number;
@@ -139,7 +139,7 @@ export class CachedContactGraph implements ContactGraph {
     return this.#entries;
   }
 
-  /** Background renewals under way or waiting (tests, metrics). */
+  /** Background renewals under way or waiting (metrics). */
   get renewing(): number {
     return this.#renewals.pending;
   }

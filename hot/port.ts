@@ -50,7 +50,7 @@ export interface PresenceFeed {
   unlisten(userIds: readonly UserId[]): Promise<void>;
   /** The one handler this process's events go to (the interest index). */
   onEvent(handler: (userId: UserId, event: FeedEvent) => void): void;
-  /** Events received so far (for tests and metrics: a process with no watcher of a user receives none). */
+  /** Events received so far (metrics: a process with no watcher of a user receives none). */
   readonly received: number;
 }
 

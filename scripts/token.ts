@@ -1,5 +1,5 @@
 /**
- * Prints a dev token: `npm run token -- <userId> [--ttl <seconds>]`. Signed with JWT_SECRET, or the
+ * Prints a dev token: `npm run -s token -- <userId> [--ttl <seconds>]`. Signed with JWT_SECRET, or the
  * dev secret `npm start` uses when JWT_SECRET is unset.
  */
 import { parseArgs } from 'node:util';
@@ -11,7 +11,7 @@ const { positionals, values } = parseArgs({ allowPositionals: true, options: { t
 const userId = positionals[0];
 const ttlSeconds = Number(values.ttl);
 if (!isUserId(userId) || !Number.isSafeInteger(ttlSeconds) || ttlSeconds <= 0) {
-  console.error('usage: npm run token -- <userId> [--ttl <seconds>]   (userId: letters, digits and _ . : @ -)');
+  console.error('usage: npm run -s token -- <userId> [--ttl <seconds>]   (userId: letters, digits and _ . : @ -)');
   process.exit(2);
 }
 try {

@@ -133,7 +133,8 @@ export async function createServer(options: ServerOptions): Promise<PresenceServ
     watchedUsers: () => interest.watchedUsers,
     sockets: () => gateway.sockets,
     subscriptionReads: () => ({ hot: records.reads, graph: visibility.graphReads }),
-    graphCache: () => ({ ...relations.stats, entries: relations.size }),
+    graphCache: () => ({ ...relations.stats, entries: relations.size, renewing: relations.renewing }),
+    auth: () => verify.stats,
     connections: () => new Promise((resolve) => httpServer.getConnections((error, count) => resolve(error ? 0 : count))),
   });
   httpServer.keepAliveTimeout = config.httpKeepAliveMs;

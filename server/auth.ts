@@ -33,7 +33,7 @@ export class AuthError extends Error {
 
 export interface Verifier {
   (authorization: unknown): Promise<Identity>;
-  /** Signatures checked, and tokens answered from the ones that passed (tests, metrics). */
+  /** Signatures checked, and tokens answered from the ones that passed (metrics). */
   readonly stats: { checked: number; reused: number };
 }
 

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     `  health      ${url}/health   ${url}/ready   ${url}/metrics`,
     `  stores      hot=${stores.kinds.hot}  graph=${stores.kinds.graph}  lastSeen=${stores.kinds.lastSeen}` +
       (stores.kinds.hot === 'embedded' ? '   (set REDIS_URL, NEO4J_URI, DATABASE_URL for real ones)' : ''),
-    `  dev token   npm run token -- <userId>   → use as "Authorization: Bearer <token>"`,
+    `  dev token   npm run -s token -- <userId>   → use as "Authorization: Bearer <token>"`,
   ];
   if (config.demoSeed) {
     lines.push(`  demo users  ${DEMO_USERS.join(', ')}   (GraphiQL opens signed in as alice)`);

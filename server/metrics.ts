@@ -27,7 +27,9 @@ export interface Metrics {
     /** Store reads subscriptions made (records of watched users; relations not held in memory). */
     subscriptionReads: () => { hot: number; graph: number };
     /** The relation cache in front of the graph. */
-    graphCache: () => { hits: number; misses: number; renewals: number; entries: number };
+    graphCache: () => { hits: number; misses: number; renewals: number; entries: number; renewing: number };
+    /** Token signatures checked, and tokens answered from ones that passed (server/auth.ts). */
+    auth: () => { checked: number; reused: number };
     /** Open TCP connections to the HTTP server (net.Server#getConnections: a count it keeps). */
     connections: () => Promise<number>;
   }): void;
@@ -162,7 +164,6 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
         collect() {
           const stats = sources.graphCache();
           this.reset();
-          if (!stats) return;
           this.inc({ result: 'hit' }, stats.hits);
           this.inc({ result: 'miss' }, stats.misses);
           this.inc({ result: 'renewal' }, stats.renewals);
@@ -177,11 +178,31 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
         },
       });
       new Gauge({
+        name: 'presence_graph_cache_renewals_pending',
+        help: 'Background renewals of the relation cache under way or waiting their turn',
+        registers: [registry],
+        collect() {
+          this.set(sources.graphCache().renewing);
+        },
+      });
+      new Counter({
+        name: 'presence_auth_tokens_total',
+        help: 'Tokens presented, by how they were verified: checked (the signature verified) or reused (a token that passed within the last minute)',
+        labelNames: ['verification'],
+        registers: [registry],
+        collect() {
+          const { checked, reused } = sources.auth();
+          this.reset();
+          this.inc({ verification: 'checked' }, checked);
+          this.inc({ verification: 'reused' }, reused);
+        },
+      });
+      new Gauge({
         name: 'presence_graph_cache_entries',
         help: 'Relations, modes and contacts pages the relation cache holds',
         registers: [registry],
         collect() {
-          this.set(sources.graphCache()?.entries ?? 0);
+          this.set(sources.graphCache().entries);
         },
       });
     },

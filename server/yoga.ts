@@ -98,7 +98,7 @@ function isIntrospectionOnly(document: DocumentNode, operationName: string | nul
 function requireViewer(): Plugin<RequestContext> {
   const check = (contextValue: RequestContext, document: DocumentNode, operationName: string | null | undefined) => {
     if (!contextValue.viewer && !isIntrospectionOnly(document, operationName)) {
-      throw fail(ErrorCode.UNAUTHENTICATED, 'authentication required: send "Authorization: Bearer <JWT>" (npm run token -- <userId> prints a dev token)', { reason: 'missing' });
+      throw fail(ErrorCode.UNAUTHENTICATED, 'authentication required: send "Authorization: Bearer <JWT>" (npm run -s token -- <userId> prints a dev token)', { reason: 'missing' });
     }
   };
   return {

@@ -6,9 +6,8 @@ import type { Logger } from 'pino';
 import type { PresenceService } from './presence.js';
 
 export interface Sweeper {
+  /** Stops sweeping; resolves once the sweep under way, if any, is done. */
   stop(): Promise<void>;
-  /** Sweeps right now (tests, shutdown); resolves with the transitions made. */
-  sweepNow(): Promise<number>;
 }
 
 export function startSweeper(service: PresenceService, everyMs: number, log: Logger): Sweeper {
@@ -34,7 +33,6 @@ export function startSweeper(service: PresenceService, everyMs: number, log: Log
   }, everyMs);
   timer.unref();
   return {
-    sweepNow,
     async stop() {
       stopped = true;
       clearInterval(timer);

@@ -72,9 +72,8 @@ export class RedisHotStore implements HotStore {
       retryStrategy: (times: number) => Math.min(2_000, 50 * 2 ** Math.min(times, 6)) * (0.5 + Math.random() / 2),
     } as const;
     // No auto-pipelining: the commands of a turn leave in one write anyway (TurnWrites corks the socket
-    // until the turn ends), without a Pipeline object per tick. (Auto-pipelining also used to
-    // promote every command's data to V8's old generation, until patches/ made ioredis's Pipeline stop
-    // defining a `length` accessor per instance: `bench/redis-gc.ts` shows it.)
+    // until the turn ends), without a Pipeline object per tick, whose per-instance `length` accessor V8
+    // keeps in the old generation with the pipeline behind it (`bench/redis-gc.ts` shows it).
     const prefix = options.prefix ?? 'presence:';
     // Named, so an operator can tell them apart in CLIENT LIST (and a test can drop just its own).
     const redis = defineScripts(new Redis(options.url, { ...common, commandTimeout: timeout, enableAutoPipelining: false, connectionName: `${prefix}cmd` }));

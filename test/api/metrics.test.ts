@@ -46,6 +46,18 @@ describe('/metrics', () => {
     await watcher.dispose();
   });
 
+  it('should count tokens checked and tokens reused within their minute', async () => {
+    const series = (text: string, verification: string) => value(text, `presence_auth_tokens_total{verification="${verification}"}`);
+    const before = await scrape();
+    const token = await t.token('metrics-token-user');
+    await gql(t.url, '{ me { id } }', {}, token);
+    await gql(t.url, '{ me { id } }', {}, token);
+    const after = await scrape();
+    expect(series(after, 'checked') - series(before, 'checked')).toBe(1);
+    expect(series(after, 'reused') - series(before, 'reused')).toBe(1);
+    expect(value(after, 'presence_graph_cache_renewals_pending')).toBeGreaterThanOrEqual(0);
+  });
+
   it('should time GraphQL-over-HTTP requests by status class, and not SSE streams', async () => {
     const before = await scrape();
     const count = (text: string, status: string) => value(text, `presence_http_request_seconds_count{status="${status}"}`) || 0;

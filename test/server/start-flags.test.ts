@@ -24,23 +24,6 @@ function bornYoung(flags: readonly string[]): boolean {
   return out.young;
 }
 
-/**
- * Scavenges a live set ten times and reports, from V8's own trace, the time helper threads spent in each
- * (background.scavenge.parallel): none when scavenging is single-threaded.
- */
-const SCAVENGE_PROBE = `
-const kept = [];
-for (let round = 0; round < 10; round++) {
-  for (let i = 0; i < 300000; i++) kept.push({ i, round });
-  gc({ type: 'minor' });
-}
-`;
-
-function helperScavengeMs(flags: readonly string[]): number[] {
-  const trace = execFileSync(process.execPath, [...flags, '--expose-gc', '--trace-gc-nvp', '-e', SCAVENGE_PROBE], { encoding: 'utf8', timeout: 30_000 });
-  return [...trace.matchAll(/gc=s .*?background\.scavenge\.parallel=([\d.]+)/g)].map((m) => Number(m[1]));
-}
-
 describe('server node flags', () => {
   it('should be the same in npm start as in spawnServer', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
@@ -54,18 +37,12 @@ describe('server node flags', () => {
   it("should keep objects young whose site V8 would pretenure (the probe sees it happen without the flag)", () => {
     const withoutPretenuringFlag = SERVER_NODE_FLAGS.filter((flag) => flag !== '--no-allocation-site-pretenuring');
     expect(withoutPretenuringFlag).toHaveLength(SERVER_NODE_FLAGS.length - 1);
-    expect(bornYoung(withoutPretenuringFlag)).toBe(false);
-    expect(bornYoung(SERVER_NODE_FLAGS)).toBe(true);
-  });
-
-  it('should scavenge on the main thread alone (the probe sees helper threads work without the flag)', () => {
-    const withoutFlag = SERVER_NODE_FLAGS.filter((flag) => flag !== '--no-parallel-scavenge');
-    expect(withoutFlag).toHaveLength(SERVER_NODE_FLAGS.length - 1);
-    const helped = helperScavengeMs(withoutFlag);
-    expect(helped.length).toBeGreaterThanOrEqual(10);
-    expect(helped.some((ms) => ms > 0)).toBe(true);
-    const alone = helperScavengeMs(SERVER_NODE_FLAGS);
-    expect(alone.length).toBeGreaterThanOrEqual(10);
-    expect(alone.every((ms) => ms === 0)).toBe(true);
+    // Whether V8 pretenures the site depends on when its optimizing compiler, on a background thread,
+    // gets to the function (on Node 24 under load, in about half the runs): without the flag it must
+    // happen in at least one of a few runs; with it, in none.
+    let pretenured = 0;
+    for (let run = 0; run < 8 && pretenured === 0; run++) if (!bornYoung(withoutPretenuringFlag)) pretenured++;
+    expect(pretenured).toBe(1);
+    for (let run = 0; run < 3; run++) expect(bornYoung(SERVER_NODE_FLAGS)).toBe(true);
   });
 });

@@ -20,7 +20,7 @@ describe('the server started with no configuration', () => {
   it('should say which stores it uses, where GraphiQL is and how to get a token', () => {
     expect(banner).toMatch(/stores\s+hot=embedded\s+graph=embedded\s+lastSeen=embedded/);
     expect(banner).toContain(`GraphiQL    ${server.url}/graphql`);
-    expect(banner).toContain('npm run token -- <userId>');
+    expect(banner).toContain('npm run -s token -- <userId>');
     expect(banner).toContain('demo users  alice, bob, carol, dave, erin');
   });
 

@@ -9,7 +9,7 @@ const run = promisify(execFile);
 const tsx = new URL('../../node_modules/.bin/tsx', import.meta.url).pathname;
 const script = new URL('../../scripts/token.ts', import.meta.url).pathname;
 
-describe('npm run token', () => {
+describe('npm run -s token', () => {
   it('should print a dev token the server accepts, with sub = the user id', async () => {
     const { stdout } = await run(tsx, [script, 'alice', '--ttl', '600'], { env: { ...process.env, JWT_SECRET: '', JWKS_URL: '' } });
     const token = stdout.trim();
@@ -21,6 +21,6 @@ describe('npm run token', () => {
   });
 
   it('should refuse a malformed user id with usage help', async () => {
-    await expect(run(tsx, [script, 'not valid'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: npm run token -- <userId>') });
+    await expect(run(tsx, [script, 'not valid'])).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('usage: npm run -s token -- <userId>') });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * The eager baseline for `npm run bench:fanout -- --modes eager`: our server with the N² design put
+ * The eager baseline for `npm run -w bench bench:fanout -- --modes eager`: our server with the N² design put
  * back around it — every process hears every user's changes (one pattern subscription to all presence
  * channels, instead of a channel per watched user), and the bench's watchers subscribe to all of their
  * contacts instead of what is on screen (bench/fanout.ts). Everything else is the product as shipped:

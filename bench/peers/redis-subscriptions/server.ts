@@ -1,11 +1,11 @@
 /**
- * The peer for `npm run bench:fanout -- --modes peer`: the presence server a team would assemble from
+ * The peer for `npm run -w bench bench:fanout -- --modes peer`: the presence server a team would assemble from
  * the docs of graphql-redis-subscriptions, graphql-yoga and graphql-ws — one Redis topic that every
  * presence change is published to, and a `withFilter` per subscription that keeps the changes of the
  * ids in its viewport. Benchmarks only: no auth (any connectionParams are accepted), no privacy, no
  * state store, no coalescing.
  *
- *   npm run bench:peer-server            # PORT (4000, 0 = a free one), HOST, REDIS_URL, PEER_TOPIC
+ *   npm run -w bench bench:peer-server            # PORT (4000, 0 = a free one), HOST, REDIS_URL, PEER_TOPIC
  *
  * What differs from the libraries' docs, and why (see bench/peers/README.md):
  * - the first event of a subscription is a snapshot of the viewport with every status UNKNOWN
