@@ -73,7 +73,7 @@ import { ensureNeo4j } from '../scripts/neo4j/control.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
 import { OpenLoopSender } from './open-loop-sender.js';
-import { commandLine, cpuTicks, DEPLOYED_ENV, environment, machineShare, recordGcPauses, round, schedBetween, schedStat, summary, ticksBetween, useLoadGeneratorHeapPolicy, type CpuTicks, type SchedShare, type SchedStat } from './stats.js';
+import { commandLine, cpuTicks, DEPLOYED_ENV, HOST_SERVER_FLAGS, environment, machineShare, recordGcPauses, round, schedBetween, schedStat, summary, ticksBetween, useLoadGeneratorHeapPolicy, type CpuTicks, type SchedShare, type SchedStat } from './stats.js';
 import { bucketsBetween, histogramQuantile, metricSum, parseMetrics, purgeRedis, type Sample } from './ws-load.js';
 
 const { values } = parseArgs({
@@ -373,7 +373,7 @@ try {
       LOG_LEVEL: 'warn',
     },
     60_000,
-    { nodeFlags: [...values['server-flags'].split(/\s+/).filter(Boolean), ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [])] },
+    { nodeFlags: [...HOST_SERVER_FLAGS, ...values['server-flags'].split(/\s+/).filter(Boolean), ...(values.profile ? ['--cpu-prof', `--cpu-prof-dir=${values.profile}`] : [])] },
   );
   say(`server pid ${server.child.pid} at ${server.url} (hot=redis graph=neo4j lastSeen=${LASTSEEN})`);
   const tokens = new Map(await Promise.all(readers.map(async (r) => [r.id, `Bearer ${await signToken(secret, r.id)}`] as const)));

@@ -49,7 +49,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
-import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
+import { commandLine, DEPLOYED_ENV, HOST_SERVER_FLAGS, environment, round, summary } from './stats.js';
 import {
   BENCH_JWT_SECRET as JWT_SECRET,
   SERVER_FD_RESERVE,
@@ -241,7 +241,7 @@ async function coordinator(): Promise<void> {
         spawnServer(
           { ...DEPLOYED_ENV, REDIS_URL: values.redis, REDIS_PREFIX: prefix, NEO4J_URI: '', DATABASE_URL: '', DEMO_SEED: 'false', JWT_SECRET, LOG_LEVEL: 'warn' },
           60_000,
-          { nodeFlags: [`--max-old-space-size=${serverHeapMb}`, '--expose-gc', '--inspect=127.0.0.1:0', ...values['server-flags'].split(/\s+/).filter(Boolean)] },
+          { nodeFlags: [...HOST_SERVER_FLAGS, `--max-old-space-size=${serverHeapMb}`, '--expose-gc', '--inspect=127.0.0.1:0', ...values['server-flags'].split(/\s+/).filter(Boolean)] },
         ),
       );
       servers.push(srv);

@@ -38,7 +38,7 @@ import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import type { PresenceChanged } from './peers/redis-subscriptions/server.js';
 import { spawnEager } from './baselines/eager/spawn.js';
 import { spawnPeer } from './peers/redis-subscriptions/spawn.js';
-import { commandLine, corePercent, cpuTicks, DEPLOYED_ENV, environment, pin, round, schedBetween, schedStat, sumSchedStats, summary } from './stats.js';
+import { commandLine, corePercent, cpuTicks, DEPLOYED_ENV, HOST_SERVER_FLAGS, environment, pin, round, schedBetween, schedStat, sumSchedStats, summary } from './stats.js';
 import {
   BENCH_JWT_SECRET,
   bucketsBetween,
@@ -251,7 +251,7 @@ async function run(mode: Mode, graph: { uri: string; namespace: string } | undef
                 LOG_LEVEL: 'warn',
               },
               60_000,
-              { nodeFlags: [...values['server-flags'].split(/\s+/).filter(Boolean), ...(values.profile ? ['--inspect=127.0.0.1:0'] : [])] },
+              { nodeFlags: [...HOST_SERVER_FLAGS, ...values['server-flags'].split(/\s+/).filter(Boolean), ...(values.profile ? ['--inspect=127.0.0.1:0'] : [])] },
             ),
           ),
         );

@@ -51,7 +51,7 @@ import { makeTiming } from '../presence/index.js';
 import { EmbeddedLastSeenStore } from '../prisma/embedded.js';
 import { spawnServer, type ServerProcess } from '../scripts/server-process.js';
 import { PresenceService } from '../service/presence.js';
-import { commandLine, DEPLOYED_ENV, environment, round, summary } from './stats.js';
+import { commandLine, DEPLOYED_ENV, HOST_SERVER_FLAGS, environment, round, summary } from './stats.js';
 import {
   BENCH_JWT_SECRET,
   CLIENT_FD_RESERVE,
@@ -249,7 +249,7 @@ async function runGateway(H: number): Promise<{ parameters: Json; results: Json 
   const started = performance.now();
   try {
     await redis.connect();
-    const nodeFlags = ['--max-old-space-size=4096', ...(values.profile ? ['--inspect=127.0.0.1:0'] : [])];
+    const nodeFlags = [...HOST_SERVER_FLAGS, '--max-old-space-size=4096', ...(values.profile ? ['--inspect=127.0.0.1:0'] : [])];
     log(`server: one process, Redis prefix ${prefix}, embedded graph and last-seen${values.profile ? ', inspector on (profiling the window)' : ''}`);
     server = await race(
       spawnServer(

@@ -168,6 +168,17 @@ export function environment(): { machine: string; cpus: number; memoryGiB: numbe
 export const DEPLOYED_ENV = { NODE_ENV: process.env.BENCH_NODE_ENV ?? 'production' } as const;
 
 /**
+ * Node flags benchmark servers add to `npm start`'s, as the root README's deployment notes tell a host of
+ * this kind to: with two cores or fewer, shared with the stores and the load generator (and the server
+ * pinned to one of them by `--pin`), V8's scavenger helper thread waits for a CPU the main thread holds,
+ * so the main thread scavenges alone (`--no-parallel-scavenge`). Applied so that figures stay those of a
+ * deployment configured for its host; `BENCH_HOST_FLAGS` (space-separated, empty for none) overrides
+ * them, as `bench:tuning` does to measure each flag against `npm start` alone.
+ */
+export const HOST_SERVER_FLAGS: readonly string[] =
+  process.env.BENCH_HOST_FLAGS !== undefined ? process.env.BENCH_HOST_FLAGS.split(/\s+/).filter(Boolean) : os.availableParallelism() <= 2 ? ['--no-parallel-scavenge'] : [];
+
+/**
  * What a stretch of V8's `--trace-gc-nvp` output says (other lines in it are skipped): bytes allocated
  * and promoted to the old generation, each scavenge's pause in ms, and how many mark-compacts ran.
  */

@@ -83,7 +83,7 @@ function batchRead(flags: string | undefined): Promise<Row> {
     ...(flags ? [`--server-flags=${flags}`] : []),
   ];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, BENCH_HOST_FLAGS: '' }, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('exit', (code) => {

@@ -176,29 +176,19 @@ export class CachedContactGraph implements ContactGraph {
   }
 
   /**
-   * What `audience` would answer, from memory alone — or undefined when anything (the viewer's mode, a
-   * relation, one past its life) must be read first. A hit renews ahead as `audience` does; a miss counts
-   * nothing (the read that follows does).
+   * What is held for `viewerId`, for synchronous look-ups target by target — or undefined when their own
+   * mode is not held fresh. Each `relationOf` answers from memory or says a read is needed; once the
+   * look-ups are done, `done()` counts the hit and renews ahead what they found aging, as `audience`
+   * does. Nothing is gathered per target: the subscription hub asks this for every batch it sends.
    */
-  audienceNow(viewerId: UserId, targetIds: readonly UserId[]): Audience | undefined {
+  heldFor(viewerId: UserId): HeldAudience | undefined {
     const now = this.#clock();
     const privacy = this.#fresh(this.#privacy.get(viewerId), now);
     if (!privacy) return undefined;
-    const relations = new Map<UserId, Relation>();
-    const answered: Held<Relation>[] = [];
-    let aging: UserId[] | undefined;
-    const byTarget = this.#relations.get(viewerId);
-    for (const id of targetIds) {
-      if (relations.has(id)) continue;
-      const held = this.#fresh(byTarget?.get(id), now);
-      if (!held) return undefined;
-      relations.set(id, held.value);
-      answered.push(held);
-      if (now >= held.renewFrom) (aging ??= []).push(id);
-    }
-    this.stats.hits++;
-    if (aging || now >= privacy.renewFrom) this.#renewAudience(viewerId, aging ?? []);
-    return new Answer(privacy.value, relations, answered, viewerId, privacy.revision);
+    return new HeldView(privacy, this.#relations.get(viewerId), now, (aging) => {
+      this.stats.hits++;
+      if (aging || now >= privacy.renewFrom) this.#renewAudience(viewerId, aging ?? []);
+    });
   }
 
   async contacts(userId: UserId, first: number, after: UserId | null): Promise<ContactPage> {
@@ -464,6 +454,40 @@ export class CachedContactGraph implements ContactGraph {
     const listened = [...this.#listened];
     this.#listened.clear();
     if (listened.length > 0) this.#feed.unlisten(listened).catch(() => undefined);
+  }
+}
+
+/** What `heldFor` answers: the viewer's mode, and their relations as they are held now. */
+export interface HeldAudience {
+  readonly viewerPrivacy: PrivacyMode;
+  /** The target's relation to the viewer, held and fresh; undefined when it must be read. */
+  relationOf(targetId: UserId): Relation | undefined;
+  /** The look-ups answered a read: count it, and renew ahead what they found aging. */
+  done(): void;
+}
+
+class HeldView implements HeldAudience {
+  readonly viewerPrivacy: PrivacyMode;
+  #aging: UserId[] | undefined;
+
+  constructor(
+    privacy: Held<PrivacyMode>,
+    readonly byTarget: ReadonlyMap<UserId, Held<Relation>> | undefined,
+    readonly now: number,
+    readonly finish: (aging: UserId[] | undefined) => void,
+  ) {
+    this.viewerPrivacy = privacy.value;
+  }
+
+  relationOf(targetId: UserId): Relation | undefined {
+    const held = this.byTarget?.get(targetId);
+    if (!held || this.now >= held.until) return undefined;
+    if (this.now >= held.renewFrom) (this.#aging ??= []).push(targetId);
+    return held.value;
+  }
+
+  done(): void {
+    this.finish(this.#aging);
   }
 }
 

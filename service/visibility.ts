@@ -11,6 +11,7 @@
  *
  * The viewer needs no relation to themself (they see all of their own) and always exists.
  */
+import type { HeldAudience } from '../graph/cached.js';
 import type { Audience } from '../graph/port.js';
 import {
   decideVisibility,
@@ -30,8 +31,8 @@ import { UnknownUsersError } from './errors.js';
 export interface Relations {
   /** The viewer's own mode and each registered target's relation to them. */
   audience(viewerId: UserId, targetIds: readonly UserId[]): Promise<Audience>;
-  /** The same from memory alone, or undefined when anything must be read first. */
-  audienceNow(viewerId: UserId, targetIds: readonly UserId[]): Audience | undefined;
+  /** What is held for the viewer, looked up target by target; undefined when their own mode must be read first. */
+  heldFor(viewerId: UserId): HeldAudience | undefined;
 }
 
 /**
@@ -104,11 +105,13 @@ export class VisibilityService {
 
   /** The same as `views`, answered from what is held without waiting — or null when anything must be read first. */
   viewsNow<R>(viewerId: UserId, ids: readonly UserId[], source: RecordSource<R>): PresenceView[] | null {
-    const audience = this.#deps.relations.audienceNow(viewerId, others(viewerId, ids));
+    const audience = this.#deps.relations.heldFor(viewerId);
     if (!audience) return null;
     const out: PresenceView[] = [];
     for (const id of ids) {
-      const seen = visibilityOf(viewerId, id, audience);
+      let relation: Relation | undefined;
+      if (id !== viewerId && (relation = audience.relationOf(id)) === undefined) return null;
+      const seen = decideVisibility(viewerId, id, audience.viewerPrivacy, relation);
       if (!seen.status) {
         out.push(source.view(id, null, seen));
         continue;
@@ -117,17 +120,15 @@ export class VisibilityService {
       if (held === undefined) return null;
       out.push(source.view(id, held, seen));
     }
+    audience.done();
     return out;
   }
 
-  /** The viewer's relations to `ids`: from memory when held, else read; null when the graph cannot be read. */
+  /** The viewer's relations to `ids`, read (the relation cache answers what it holds); null when the graph cannot be read. */
   async #audience(viewerId: UserId, ids: readonly UserId[]): Promise<Audience | null> {
-    const targets = others(viewerId, ids);
-    const held = this.#deps.relations.audienceNow(viewerId, targets);
-    if (held) return held;
     this.graphReads++;
     try {
-      return await this.#deps.relations.audience(viewerId, targets);
+      return await this.#deps.relations.audience(viewerId, others(viewerId, ids));
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       this.#deps.unavailable?.('graph');

@@ -76,12 +76,12 @@ interface Plan {
 interface Entry {
   /** `"responseKey":` */
   readonly head: string;
-  /** `__typename`: the serialized name; otherwise undefined. */
-  readonly typename: string | undefined;
-  readonly field: GraphQLField<unknown, FrameContext> | undefined;
-  /** The selection of an object-typed field. */
-  readonly plan: Plan | undefined;
+  /** The field's value, resolved and serialized, from its parent object. */
+  readonly write: Write;
 }
+
+/** Writes a value (or, for an entry, its parent) as JSON text, at the frame's time. */
+type Write = (value: unknown, context: Clocked) => string;
 
 /** Numbers every compiled plan of SHARED_TYPE: the key of its cached texts. */
 let compiled = 0;
@@ -141,35 +141,83 @@ function compile(info: GraphQLResolveInfo, reads: Set<string>): FrameWriter | nu
   const head = `,"type":"next","payload":{"data":{${JSON.stringify(info.path.key)}:`;
   return {
     frame(operationId, batch, now) {
-      const context = new Clocked(now);
-      return `{"id":${JSON.stringify(operationId)}${head}${objectJson(batch, plan, context)}}}}`;
+      // A frame is made in one synchronous go: the one clock of every frame is set to its time.
+      FRAME.now = now;
+      FRAME.minute = Math.floor(now / BUCKET_MS);
+      return `{"id":${JSON.stringify(operationId)}${head}${objectJson(batch, plan, FRAME)}}}}`;
     },
   };
 }
 
-/** The context of one frame: the clock stands at the frame's `now`. */
-class Clocked implements FrameContext {
-  readonly api: { readonly clock: () => number };
-  readonly minute: number;
-  constructor(now: number) {
-    this.api = { clock: () => now };
-    this.minute = Math.floor(now / BUCKET_MS);
-  }
+/** The context of the frame being made: the clock stands at the frame's `now`. */
+interface Clocked extends FrameContext {
+  now: number;
+  minute: number;
 }
 
-/** Compiles a selection set on `type`: every field checked against the schema, every sub-selection compiled. */
+const FRAME: Clocked = { now: 0, minute: 0, api: { clock: () => FRAME.now } };
+
+/**
+ * Compiles a selection set on `type`: every field checked against the schema, every sub-selection
+ * compiled, and each field's resolution and serialization made one function, chosen here by its type,
+ * not again for every value.
+ */
 function planOf(set: SelectionSetNode, type: GraphQLObjectType, fragments: Record<string, FragmentDefinitionNode>, variables: Record<string, unknown>): Plan {
   const fields = type.getFields();
   const entries = collect(set, type.name, fragments, variables).map(({ key, name, sub }): Entry => {
     const head = `${JSON.stringify(key)}:`;
-    if (name === '__typename') return { head, typename: JSON.stringify(type.name), field: undefined, plan: undefined };
+    if (name === '__typename') {
+      const text = JSON.stringify(type.name);
+      return { head, write: () => text };
+    }
     const field = fields[name] as GraphQLField<unknown, FrameContext> | undefined;
     if (!field || field.args.length > 0) throw new Unsupported();
     const named = namedObject(field.type);
     if (named === 'abstract') throw new Unsupported();
-    return { head, typename: undefined, field, plan: named && sub ? planOf(sub, named, fragments, variables) : undefined };
+    const value = writerOf(field.type, named && sub ? planOf(sub, named, fragments, variables) : undefined, field.name);
+    const resolved = resolverOf(field);
+    return { head, write: (parent, context) => value(resolved(parent as object, context), context) };
   });
   return { entries, cacheId: type.name === SHARED_TYPE ? ++compiled : undefined };
+}
+
+/** How graphql-js completes a value of `type`: through non-nulls and lists, leaves serialized by their type, objects by `plan`. */
+function writerOf(type: GraphQLOutputType, plan: Plan | undefined, fieldName: string): Write {
+  if (isNonNullType(type)) {
+    const inner = writerOf(type.ofType, plan, fieldName);
+    return (value, context) => {
+      if (value === null || value === undefined) throw new Error(`frames: ${fieldName} is non-null but resolved to ${String(value)}`);
+      return inner(value, context);
+    };
+  }
+  let write: Write;
+  if (isListType(type)) {
+    const item = writerOf(type.ofType, plan, fieldName);
+    write = (value, context) => {
+      const items = Array.isArray(value) ? value : [...(value as Iterable<unknown>)];
+      let out = '[';
+      for (let i = 0; i < items.length; i++) out += (i > 0 ? ',' : '') + item(items[i], context);
+      return `${out}]`;
+    };
+  } else if (isLeafType(type)) write = (value) => JSON.stringify(type.serialize(value));
+  else write = (value, context) => objectJson(value as object, plan!, context);
+  return (value, context) => (value === null || value === undefined ? 'null' : write(value, context));
+}
+
+/** The schema's own resolver (or graphql-js' default: the property, called if a function), called synchronously. */
+function resolverOf(field: GraphQLField<unknown, FrameContext>): (parent: object, context: Clocked) => unknown {
+  const { resolve, name } = field;
+  const read = resolve
+    ? (parent: object, context: Clocked) => resolve(parent, {}, context, undefined as unknown as GraphQLResolveInfo)
+    : (parent: object, context: Clocked) => {
+        const value = (parent as Record<string, unknown>)[name];
+        return typeof value === 'function' ? (value as (args: object, ctx: FrameContext) => unknown).call(parent, {}, context) : value;
+      };
+  return (parent, context) => {
+    const value = read(parent, context);
+    if (value instanceof Promise) throw new Error(`frames: ${name} resolves asynchronously; fields under a presence batch must resolve synchronously`);
+    return value;
+  };
 }
 
 /** The object type under lists and non-nulls, undefined for a leaf, 'abstract' for an interface or union. */
@@ -199,41 +247,9 @@ function writeObject(value: object, plan: Plan, context: Clocked): string {
   const { entries } = plan;
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i]!;
-    if (i > 0) out += ',';
-    out += entry.head;
-    if (entry.typename !== undefined) out += entry.typename;
-    else out += valueJson(resolve(entry.field!, value, context), entry.field!.type, entry.plan, context, entry.field!);
+    out += (i > 0 ? ',' : '') + entry.head + entry.write(value, context);
   }
   return `${out}}`;
-}
-
-/** A field's value as graphql-js completes it: through lists and non-nulls, leaves serialized by their type. */
-function valueJson(value: unknown, type: GraphQLOutputType, plan: Plan | undefined, context: Clocked, field: GraphQLField<unknown, FrameContext>): string {
-  if (isNonNullType(type)) {
-    if (value === null || value === undefined) throw new Error(`frames: ${field.name} is non-null but resolved to ${String(value)}`);
-    return valueJson(value, type.ofType, plan, context, field);
-  }
-  if (value === null || value === undefined) return 'null';
-  if (isListType(type)) {
-    let out = '[';
-    let i = 0;
-    for (const item of value as Iterable<unknown>) out += (i++ > 0 ? ',' : '') + valueJson(item, type.ofType, plan, context, field);
-    return `${out}]`;
-  }
-  if (isLeafType(type)) return JSON.stringify(type.serialize(value));
-  return objectJson(value as object, plan!, context);
-}
-
-/** The schema's own resolver (or graphql-js' default: the property, called if a function), synchronously. */
-function resolve(field: GraphQLField<unknown, FrameContext>, parent: object, context: Clocked): unknown {
-  let value: unknown;
-  if (field.resolve) value = field.resolve(parent, {}, context, undefined as unknown as GraphQLResolveInfo);
-  else {
-    value = (parent as Record<string, unknown>)[field.name];
-    if (typeof value === 'function') value = (value as (args: object, ctx: FrameContext) => unknown).call(parent, {}, context);
-  }
-  if (value instanceof Promise) throw new Error(`frames: ${field.name} resolves asynchronously; fields under a presence batch must resolve synchronously`);
-  return value;
 }
 
 /**

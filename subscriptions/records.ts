@@ -7,13 +7,14 @@
  * have missed changes) drops their record: it is read again rather than trusted. A read that was in
  * flight across such an event answers the tick that asked, but is not kept.
  *
- * Each record carries its views, one per visibility (nothing, status, status and last-seen): every
- * viewer shown the same thing gets the same object, so serialized text is shared by identity
- * (frames.ts) and an unchanged view is recognised by reference.
+ * Each record carries its views, one per visibility (nothing, status, status and last-seen), and a user
+ * shown as UNKNOWN — hidden from the viewer, whose record is then never read, or unreadable — has one
+ * UNKNOWN view while watched: every viewer shown the same thing gets the same object, so serialized text
+ * is shared by identity (frames.ts) and an unchanged view is recognised by reference.
  */
 import DataLoader from 'dataloader';
 import type { FeedEvent } from '../hot/port.js';
-import { StoreUnavailableError, viewPresence, type PresenceRecord, type PresenceView, type UserId, type Visibility } from '../presence/index.js';
+import { StoreUnavailableError, unknownView, viewPresence, type PresenceRecord, type PresenceView, type UserId, type Visibility } from '../presence/index.js';
 import type { RecordSource } from '../service/visibility.js';
 
 /** A held record with the views made of it. */
@@ -29,6 +30,8 @@ export class Held {
 
 export class WatchedRecords implements RecordSource<Held> {
   readonly #records = new Map<UserId, Held>();
+  /** The UNKNOWN view of each watched user shown one without a record. */
+  readonly #unknown = new Map<UserId, PresenceView>();
   /** Hot-store reads, batched over every subscription that misses in the same tick. */
   readonly #loader: DataLoader<UserId, PresenceRecord | null>;
   /** Hot-store reads made (metrics). */
@@ -67,9 +70,10 @@ export class WatchedRecords implements RecordSource<Held> {
     this.#records.delete(userId);
   }
 
-  /** The last local watcher of a user left: forget their record. */
+  /** The last local watcher of a user left: forget their record and views. */
   forget(userId: UserId): void {
     this.#records.delete(userId);
+    this.#unknown.delete(userId);
   }
 
   held(userId: UserId): Held | undefined {
@@ -91,6 +95,9 @@ export class WatchedRecords implements RecordSource<Held> {
   }
 
   view(userId: UserId, held: Held | null, visibility: Visibility): PresenceView {
-    return held ? held.view(visibility) : viewPresence(userId, null, visibility);
+    if (held) return held.view(visibility);
+    let unknown = this.#unknown.get(userId);
+    if (!unknown) this.#unknown.set(userId, (unknown = unknownView(userId)));
+    return unknown;
   }
 }

@@ -72,6 +72,38 @@ describe('CachedContactGraph', () => {
     expect(inner.queries).toBe(before + 1);
   });
 
+  it('should answer synchronously from memory only what it holds fresh, and nothing once a change is heard or a life ends', async () => {
+    const { inner, graph, clock } = await setup({ ttlMs: 60_000, random: () => 0 });
+    expect(graph.heldFor('viewer')).toBeUndefined();
+    await graph.audience('viewer', ['alice', 'bob']);
+    const held = graph.heldFor('viewer')!;
+    expect(held.viewerPrivacy).toBe('CONTACTS');
+    expect([held.relationOf('alice'), held.relationOf('bob')]).toEqual([
+      { privacy: 'EVERYONE', listsViewer: false, blocksViewer: false },
+      { privacy: 'CONTACTS', listsViewer: true, blocksViewer: false },
+    ]);
+    // A target it has not read: a read is needed.
+    expect(held.relationOf('carol')).toBeUndefined();
+    // Only look-ups that answered are counted, by done().
+    expect(graph.stats).toEqual({ hits: 0, misses: 1, renewals: 0 });
+    held.done();
+    expect(graph.stats).toEqual({ hits: 1, misses: 1, renewals: 0 });
+    expect(inner.queries).toBe(1);
+    // A change of bob's made through the cache: he is read again, alice still held.
+    await graph.removeContact('bob', 'viewer');
+    expect(graph.heldFor('viewer')!.relationOf('bob')).toBeUndefined();
+    expect(graph.heldFor('viewer')!.relationOf('alice')?.privacy).toBe('EVERYONE');
+    // Past half its life a look-up renews it in the background once done; past its life, nothing is held.
+    clock.now += 30_000;
+    const aging = graph.heldFor('viewer')!;
+    expect(aging.relationOf('alice')?.privacy).toBe('EVERYONE');
+    aging.done();
+    await until(() => graph.renewing === 0, 'the renewal');
+    expect(graph.stats.renewals).toBe(1);
+    clock.now += 60_000;
+    expect(graph.heldFor('viewer')).toBeUndefined();
+  });
+
   it('should read only the targets it does not hold, and keep relations per viewer', async () => {
     const { inner, graph } = await setup();
     await graph.audience('viewer', ['alice']);
